@@ -1,0 +1,1 @@
+"""Credit-risk scoring: data preparation, model store access and the decision policy."""

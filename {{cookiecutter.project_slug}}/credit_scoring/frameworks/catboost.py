@@ -1,0 +1,18 @@
+"""CatBoost gradient-boosted trees, saved with bentoml.catboost."""
+
+import bentoml
+import numpy as np
+from catboost import CatBoostClassifier
+
+BENTOML_MODULE = bentoml.catboost
+
+
+def fit(features: np.ndarray, target: np.ndarray, seed: int) -> CatBoostClassifier:
+    model = CatBoostClassifier(
+        iterations=200, depth=4, random_seed=seed, verbose=False, allow_writing_files=False
+    )
+    return model.fit(features, target)
+
+
+def predict_proba(model: CatBoostClassifier, features: np.ndarray) -> np.ndarray:
+    return model.predict_proba(features)[:, 1]

@@ -1,0 +1,42 @@
+"""The decision rule: default probability -> status label.
+
+Thresholds and labels default to the answers given at generation (settings.py) and can be
+overridden at serve time with environment variables named after settings.ENV_PREFIX, e.g.
+``<PREFIX>DECLINE_THRESHOLD=0.6``. Invalid values stop the service at start-up.
+"""
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from credit_scoring import settings
+
+Threshold = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class DecisionPolicy(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=settings.ENV_PREFIX, frozen=True)
+
+    decline_threshold: Threshold = settings.DECLINE_THRESHOLD
+    maybe_threshold: Threshold = settings.MAYBE_THRESHOLD
+    declined_label: Label = settings.DECLINED_LABEL
+    maybe_label: Label = settings.MAYBE_LABEL
+    approved_label: Label = settings.APPROVED_LABEL
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DecisionPolicy":
+        if self.maybe_threshold >= self.decline_threshold:
+            raise ValueError("maybe_threshold must be lower than decline_threshold")
+        labels = [self.declined_label, self.maybe_label, self.approved_label]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"declined, maybe and approved labels must differ, got {labels}")
+        return self
+
+    def decide(self, probability: float) -> str:
+        if probability > self.decline_threshold:
+            return self.declined_label
+        if probability > self.maybe_threshold:
+            return self.maybe_label
+        return self.approved_label
