@@ -1,0 +1,46 @@
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+FRAMEWORKS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["framework"]
+
+# The generated project's test helpers (Jinja-free) serve baked projects here too.
+sys.path.insert(0, str(TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "tests"))
+
+
+@dataclass(frozen=True)
+class Project:
+    path: Path
+    env: dict[str, str]  # the environment whose BENTOML_HOME holds this project's models
+
+    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(command, cwd=self.path, env=self.env, check=check, capture_output=True, text=True)
+
+    def model_info(self, model_name: str = "credit_risk_model") -> dict:
+        output = self.run(sys.executable, "-m", "bentoml", "models", "get", f"{model_name}:latest", "-o", "json")
+        return json.loads(output.stdout)
+
+
+@pytest.fixture(scope="session")
+def bake(cookies_session, tmp_path_factory):
+    """bake(**answers) -> Project; each bake has its own BENTOML_HOME and is made once per session."""
+    baked: dict[tuple, Project] = {}
+
+    def _bake(**answers: str) -> Project:
+        key = tuple(sorted(answers.items()))
+        if key not in baked:
+            home = str(tmp_path_factory.mktemp("bentoml_home"))
+            with mock.patch.dict(os.environ, {"BENTOML_HOME": home}):  # the post-gen hook trains into it
+                result = cookies_session.bake(extra_context=answers)
+            assert result.exit_code == 0, result.exception
+            baked[key] = Project(result.project_path, {**os.environ, "BENTOML_HOME": home})
+        return baked[key]
+
+    return _bake

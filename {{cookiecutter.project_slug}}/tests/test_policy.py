@@ -1,0 +1,55 @@
+import pytest
+from pydantic import ValidationError
+
+from credit_scoring import settings
+from credit_scoring.policy import DecisionPolicy
+
+
+@pytest.fixture
+def policy() -> DecisionPolicy:
+    return DecisionPolicy()
+
+
+def test_defaults_are_the_generated_answers(policy):
+    assert policy.decline_threshold == settings.DECLINE_THRESHOLD
+    assert policy.maybe_threshold == settings.MAYBE_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("probability", "label"),
+    [
+        (0.0, settings.APPROVED_LABEL),
+        (settings.MAYBE_THRESHOLD, settings.APPROVED_LABEL),
+        (settings.MAYBE_THRESHOLD + 1e-9, settings.MAYBE_LABEL),
+        (settings.DECLINE_THRESHOLD, settings.MAYBE_LABEL),
+        (settings.DECLINE_THRESHOLD + 1e-9, settings.DECLINED_LABEL),
+        (1.0, settings.DECLINED_LABEL),
+    ],
+)
+def test_decision_at_the_boundaries(policy, probability, label):
+    assert policy.decide(probability) == label
+
+
+def test_environment_overrides_thresholds_and_labels(monkeypatch):
+    monkeypatch.setenv(f"{settings.ENV_PREFIX}DECLINE_THRESHOLD", "0.9")
+    monkeypatch.setenv(f"{settings.ENV_PREFIX}MAYBE_THRESHOLD", "0.8")
+    monkeypatch.setenv(f"{settings.ENV_PREFIX}APPROVED_LABEL", "OK")
+    policy = DecisionPolicy()
+    assert (policy.decide(0.85), policy.decide(0.5)) == (settings.MAYBE_LABEL, "OK")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DECLINE_THRESHOLD", "high", "decline_threshold"),
+        ("DECLINE_THRESHOLD", "1.5", "decline_threshold"),
+        ("MAYBE_THRESHOLD", "0", "maybe_threshold"),
+        ("MAYBE_THRESHOLD", "0.99", "maybe_threshold must be lower than decline_threshold"),
+        ("MAYBE_LABEL", " ", "maybe_label"),
+        ("MAYBE_LABEL", settings.APPROVED_LABEL, "labels must differ"),
+    ],
+)
+def test_invalid_overrides_are_rejected(monkeypatch, variable, value, message):
+    monkeypatch.setenv(f"{settings.ENV_PREFIX}{variable}", value)
+    with pytest.raises(ValidationError, match=message):
+        DecisionPolicy()
