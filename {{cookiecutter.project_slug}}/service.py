@@ -1,10 +1,18 @@
-"""The credit-risk BentoML service: an application in, a status and the default probability out."""
+"""The credit-risk BentoML service: applications in, a status and the default probability out."""
+
+import json
+import logging
 
 import bentoml
 
 from credit_scoring import model_store, settings
-from credit_scoring.policy import DecisionPolicy
-from credit_scoring.schema import Application, Decision
+from credit_scoring.body_limit import BodySizeLimit
+from credit_scoring.policy import load_policy
+from credit_scoring.schema import MAX_BATCH_SIZE, MAX_BODY_BYTES, Application, Applications, Decision
+
+# Validated at import: a bad override (e.g. {PREFIX}DECLINE_THRESHOLD=2) stops `bentoml serve` at once.
+POLICY = load_policy()
+decision_log = logging.getLogger("bentoml.decisions")
 
 
 @bentoml.service(name=settings.SERVICE_NAME)
@@ -12,13 +20,28 @@ class CreditRisk:
     bento_model = bentoml.models.BentoModel(f"{settings.MODEL_NAME}:latest")
 
     def __init__(self) -> None:
-        self.policy = DecisionPolicy()
         self.scorer = model_store.load(self.bento_model)
 
     @bentoml.api(input_spec=Application)
     def classify(self, **application) -> Decision:
         """Decide on one application."""
-        [probability] = self.scorer.default_probability([application])
-        return Decision(
-            status=self.policy.decide(probability), probability=float(probability), model=self.scorer.tag
-        )
+        [decision] = self.decide([application])
+        return decision
+
+    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_SIZE, max_latency_ms=50)
+    def classify_batch(self, applications: Applications) -> list[Decision]:
+        """Decide on a list of applications, in order; concurrent requests are batched together."""
+        return self.decide([application.model_dump() for application in applications])
+
+    def decide(self, applications: list[dict]) -> list[Decision]:
+        probabilities = self.scorer.default_probability(applications)
+        decisions = [
+            Decision(status=POLICY.decide(probability), probability=float(probability), model=self.scorer.tag)
+            for probability in probabilities
+        ]
+        for decision in decisions:  # no application field is logged: they are personal data
+            decision_log.info(json.dumps({"event": "decision", **decision.model_dump()}))
+        return decisions
+
+
+CreditRisk.add_asgi_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)

@@ -7,7 +7,7 @@ overridden at serve time with environment variables named after settings.ENV_PRE
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from credit_scoring import settings
@@ -40,3 +40,22 @@ class DecisionPolicy(BaseSettings):
         if probability > self.maybe_threshold:
             return self.maybe_label
         return self.approved_label
+
+
+def load_policy() -> DecisionPolicy:
+    """The policy in force: generated defaults plus environment overrides, validated.
+
+    A bad override raises SystemExit naming the environment variable, so the service stops at
+    start-up instead of serving wrong decisions.
+    """
+    try:
+        return DecisionPolicy()
+    except ValidationError as error:
+        problems = "; ".join(map(_named_after_its_variable, error.errors()))
+        raise SystemExit(f"invalid decision policy: {problems}") from None
+
+
+def _named_after_its_variable(problem: dict) -> str:
+    if not problem["loc"]:  # a rule across fields
+        return problem["msg"]
+    return f"{settings.ENV_PREFIX}{str(problem['loc'][0]).upper()}: {problem['msg']}"

@@ -12,6 +12,8 @@ Records = Literal[tuple(CATEGORY_CODES["records"].values())]
 Job = Literal[tuple(CATEGORY_CODES["job"].values())]
 
 MAX_MONEY = 10_000_000  # larger amounts are typos, not applications
+MAX_BATCH_SIZE = 1000  # applications in one batch request
+MAX_BODY_BYTES = 1024 * 1024  # a full batch is about 250 kB
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
 
 EXAMPLE_APPLICATION = {
@@ -41,6 +43,9 @@ class Application(BaseModel):
     debt: Money = Field(description="Amount of debt")
     amount: Money = Field(gt=0, description="Requested loan amount")
     price: Money = Field(gt=0, description="Price of the good being financed")
+
+
+Applications = Annotated[list[Application], Field(min_length=1, max_length=MAX_BATCH_SIZE)]
 
 
 class Decision(BaseModel):

@@ -41,19 +41,24 @@ def free_port() -> int:
 def running_service(project_dir: Path, env: dict[str, str], timeout: float = 90) -> Iterator[str]:
     """Serve the project in `project_dir` and yield its base URL once /readyz answers 200."""
     port = free_port()
-    log_path = Path(env.get("BENTOML_HOME", project_dir)) / f"serve-{port}.log"
+    url = f"http://127.0.0.1:{port}"
+    log_path = service_log(url, env)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=project_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(url, process, log_path, timeout)
         yield url
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=30)
+
+
+def service_log(url: str, env: dict[str, str]) -> Path:
+    """Where running_service writes the output of the service it started at `url`."""
+    return Path(env["BENTOML_HOME"]) / f"serve-{url.rsplit(':', 1)[1]}.log"
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:

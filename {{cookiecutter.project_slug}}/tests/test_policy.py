@@ -2,7 +2,7 @@ import pytest
 from pydantic import ValidationError
 
 from credit_scoring import settings
-from credit_scoring.policy import DecisionPolicy
+from credit_scoring.policy import DecisionPolicy, load_policy
 
 
 @pytest.fixture
@@ -53,3 +53,9 @@ def test_invalid_overrides_are_rejected(monkeypatch, variable, value, message):
     monkeypatch.setenv(f"{settings.ENV_PREFIX}{variable}", value)
     with pytest.raises(ValidationError, match=message):
         DecisionPolicy()
+
+
+def test_load_policy_names_the_bad_variable(monkeypatch):
+    monkeypatch.setenv(f"{settings.ENV_PREFIX}MAYBE_THRESHOLD", "abc")
+    with pytest.raises(SystemExit, match=f"{settings.ENV_PREFIX}MAYBE_THRESHOLD: Input should be a valid number"):
+        load_policy()

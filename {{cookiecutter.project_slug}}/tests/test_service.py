@@ -1,11 +1,18 @@
 """Requests against the real service, started with `bentoml serve` on a free port."""
 
+import json
+
 import httpx
 import pytest
-from live_service import LOW_RISK, RISK_LADDER, classify
+from live_service import HIGH_RISK, LOW_RISK, RISK_LADDER, classify, service_log
 
 from credit_scoring import settings
 from credit_scoring.policy import DecisionPolicy
+from credit_scoring.schema import MAX_BATCH_SIZE
+
+
+def post(url: str, path: str, content: bytes | str) -> httpx.Response:
+    return httpx.post(f"{url}{path}", content=content, headers={"content-type": "application/json"}, timeout=30)
 
 
 def test_statuses_follow_the_policy(service_url):
@@ -19,21 +26,64 @@ def test_statuses_follow_the_policy(service_url):
         assert decision["model"].startswith(f"{settings.MODEL_NAME}:")
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({k: v for k, v in LOW_RISK.items() if k != "income"}, "income"),
-        ({**LOW_RISK, "home": "castle"}, "home"),
-        ({**LOW_RISK, "age": "old"}, "age"),
-        ({**LOW_RISK, "amount": -100}, "amount"),
-        ({**LOW_RISK, "nickname": "Bob"}, "nickname"),
-    ],
-)
-def test_invalid_application_gets_400_naming_the_field(service_url, body, field):
-    response = classify(service_url, body)
-    assert response.status_code == 400
-    assert field in response.text
+def test_batch_answers_in_order_as_single_requests_do(service_url):
+    response = httpx.post(f"{service_url}/classify_batch", json={"applications": list(RISK_LADDER) * 3}, timeout=30)
+    assert response.status_code == 200
+    singles = [classify(service_url, application).json() for application in RISK_LADDER]
+    assert [decision["status"] for decision in response.json()] == [decision["status"] for decision in singles] * 3
+    for batched, single in zip(response.json(), singles, strict=False):
+        assert batched["probability"] == pytest.approx(single["probability"])
+
+
+BAD_REQUESTS = {
+    "missing field": ("/classify", {k: v for k, v in LOW_RISK.items() if k != "income"}, "income"),
+    "unknown field": ("/classify", {**LOW_RISK, "nickname": "Bob"}, "nickname"),
+    "wrong type": ("/classify", {**LOW_RISK, "age": "old"}, "age"),
+    "unknown category": ("/classify", {**LOW_RISK, "home": "castle"}, "home"),
+    "negative amount": ("/classify", {**LOW_RISK, "amount": -100}, "amount"),
+    "absurd amount": ("/classify", {**LOW_RISK, "debt": 1e12}, "debt"),
+    "too young": ("/classify", {**LOW_RISK, "age": 3}, "age"),
+    "NaN": ("/classify", json.dumps(LOW_RISK).replace('"income": 300', '"income": NaN'), "income"),
+    "Infinity": ("/classify", json.dumps(LOW_RISK).replace('"debt": 0', '"debt": Infinity'), "debt"),
+    "empty body": ("/classify", "", "Field required"),
+    "invalid JSON": ("/classify", '{"age": 30,', "Invalid JSON"),
+    "JSON list": ("/classify", "[1, 2]", "object"),
+    "10 MB body": ("/classify", " " * 10_000_000, "request body over"),
+    "empty batch": ("/classify_batch", {"applications": []}, "at least 1 item"),
+    "batch over the limit": ("/classify_batch", {"applications": [LOW_RISK] * (MAX_BATCH_SIZE + 1)}, "at most"),
+    "bad row in batch": ("/classify_batch", {"applications": [LOW_RISK, {**LOW_RISK, "job": 7}]}, "job"),
+}
+
+
+@pytest.mark.parametrize(("path", "body", "problem"), BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
+def test_bad_request_gets_4xx_naming_the_problem_and_service_keeps_serving(service_url, path, body, problem):
+    response = post(service_url, path, body if isinstance(body, str) else json.dumps(body))
+    assert 400 <= response.status_code < 500
+    assert problem in response.text
     assert classify(service_url, LOW_RISK).status_code == 200
+
+
+def test_health_readiness_and_metrics(service_url):
+    assert httpx.get(f"{service_url}/healthz").status_code == 200
+    assert httpx.get(f"{service_url}/readyz").status_code == 200
+    classify(service_url, LOW_RISK)
+    metrics = httpx.get(f"{service_url}/metrics").text
+    assert 'endpoint="/classify"' in metrics
+    server_errors = [
+        line for line in metrics.splitlines() if 'http_response_code="500"' in line and not line.endswith(" 0.0")
+    ]
+    assert not server_errors
+
+
+def test_each_decision_is_logged_without_personal_fields(service_url, serve_env):
+    decision = classify(service_url, HIGH_RISK).json()
+    logged = [
+        json.loads(line[line.index("{") : line.rindex("}") + 1])
+        for line in service_log(service_url, serve_env).read_text().splitlines()
+        if '"event": "decision"' in line
+    ]
+    assert {"event": "decision", **decision} in logged
+    assert all(set(entry) == {"event", "status", "probability", "model"} for entry in logged)
 
 
 def test_openapi_shows_an_example_application(service_url):

@@ -1,0 +1,32 @@
+"""Thresholds and labels overridden at serve time, without re-training or re-building."""
+
+import subprocess
+import sys
+
+from conftest import PROJECT_DIR
+from live_service import HIGH_RISK, LOW_RISK, classify, running_service
+
+from credit_scoring import settings
+
+
+def test_environment_overrides_reach_the_running_service(serve_env):
+    env = {
+        **serve_env,
+        f"{settings.ENV_PREFIX}DECLINE_THRESHOLD": "0.999",
+        f"{settings.ENV_PREFIX}MAYBE_THRESHOLD": "0.998",
+        f"{settings.ENV_PREFIX}APPROVED_LABEL": "GRANTED",
+    }
+    with running_service(PROJECT_DIR, env) as url:
+        high, low = classify(url, HIGH_RISK).json(), classify(url, LOW_RISK).json()
+    assert high["probability"] < 0.998  # declined under the generated thresholds, approved here
+    assert (high["status"], low["status"]) == ("GRANTED", "GRANTED")
+
+
+def test_invalid_override_stops_the_service_with_the_variable_named(serve_env):
+    env = {**serve_env, f"{settings.ENV_PREFIX}DECLINE_THRESHOLD": "2"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bentoml", "serve", "--port", "0"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert f"{settings.ENV_PREFIX}DECLINE_THRESHOLD: Input should be less than 1" in result.stderr
