@@ -1,0 +1,56 @@
+"""The post-gen hook: training at generation, and what happens when it cannot train."""
+
+import sys
+import textwrap
+
+import pytest
+from conftest import TEMPLATE_DIR
+
+SHARED_DATA = TEMPLATE_DIR.parent / "shared" / "data" / "CreditScoring.csv"
+
+# Imported by every Python started with PYTHONPATH=<its folder>: makes `xgboost` look uninstalled.
+HIDE_XGBOOST = textwrap.dedent("""
+    import sys
+
+    class HideXGBoost:
+        def __init__(self, finder):
+            self.finder = finder
+
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] == "xgboost":
+                return None
+            return self.finder.find_spec(name, path, target)
+
+    sys.meta_path[:] = [HideXGBoost(finder) for finder in sys.meta_path]
+""")
+
+
+def test_missing_framework_keeps_the_project_and_says_how_to_train(cookies, tmp_path, monkeypatch, capfd):
+    (tmp_path / "sitecustomize.py").write_text(HIDE_XGBOOST)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml_home"))
+    result = cookies.bake()
+    assert result.exit_code == 0
+    assert (result.project_path / "train.py").is_file()
+    output = capfd.readouterr().out
+    assert "The model was NOT trained: xgboost not installed here" in output
+    assert "pip install -r requirements.txt && python train.py" in output
+    assert not (tmp_path / "bentoml_home" / "models").exists()
+
+
+def test_failing_training_is_reported(cookies, tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "not-a-dir"))
+    (tmp_path / "not-a-dir").write_text("a file where the model store should be")
+    result = cookies.bake()
+    assert result.exit_code == 0
+    assert "The model was NOT trained: train.py failed (see above)" in capfd.readouterr().out
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason=f"reference data not found at {SHARED_DATA}")
+def test_train_on_the_real_credit_scoring_csv(bake):
+    project = bake(train_on_generate="no", model_name="real_data_model")
+    project.run(sys.executable, "train.py", "--data", str(SHARED_DATA))
+    metadata = project.model_info("real_data_model")["metadata"]
+    assert metadata["data"] == str(SHARED_DATA)
+    assert metadata["train_rows"] + metadata["validation_rows"] == 4454  # 4455 rows, 1 of unknown status
+    assert metadata["validation_auc"] > 0.8  # a well-built XGBoost model reaches about 0.83
