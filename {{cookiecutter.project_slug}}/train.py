@@ -13,7 +13,6 @@ from sklearn.model_selection import train_test_split
 
 from credit_scoring import model_store, settings
 from credit_scoring.data import clean, read_credit_csv, synthetic_credit_data
-from credit_scoring.policy import DecisionPolicy
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,7 +51,6 @@ def main(argv: list[str] | None = None) -> None:
     scorer = model_store.fit(train_x, train_y, args.seed)
     auc = float(roc_auc_score(val_y, scorer.default_probability(val_x)))
 
-    policy = DecisionPolicy()
     bento_model = model_store.save(
         scorer,
         args.model_name,
@@ -61,8 +59,8 @@ def main(argv: list[str] | None = None) -> None:
             "train_rows": len(train_x),
             "validation_rows": len(val_x),
             "data": args.data or f"synthetic (rows={args.rows}, seed={args.seed})",
-            "decline_threshold": policy.decline_threshold,
-            "maybe_threshold": policy.maybe_threshold,
+            "decline_threshold": settings.DECLINE_THRESHOLD,
+            "maybe_threshold": settings.MAYBE_THRESHOLD,
             "package_versions": installed_versions(),
         },
         labels={"framework": settings.FRAMEWORK, "service": settings.SERVICE_NAME},
