@@ -38,9 +38,10 @@ def test_no_jinja_is_left_in_rendered_files(project):
     assert not leftovers
 
 
-def test_rendered_python_is_ruff_clean(project):
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_rendered_python_is_ruff_clean(project, command):
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project.path, capture_output=True, text=True
+        [sys.executable, "-m", "ruff", *command, "--no-cache", "."], cwd=project.path, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
 

@@ -1,7 +1,7 @@
 """Train the credit-risk model and save it, preprocessing included, to the BentoML model store.
 
-    python train.py                      # deterministic synthetic data (no download)
-    python train.py --data credit.csv    # your own data, in the CreditScoring.csv layout
+python train.py                      # deterministic synthetic data (no download)
+python train.py --data credit.csv    # your own data, in the CreditScoring.csv layout
 """
 
 import argparse

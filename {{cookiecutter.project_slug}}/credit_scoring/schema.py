@@ -26,9 +26,7 @@ EXAMPLE_APPLICATION = {
 class Application(BaseModel):
     """A loan application, in the units of the credit-scoring data."""
 
-    model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, json_schema_extra={"example": EXAMPLE_APPLICATION}
-    )
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"example": EXAMPLE_APPLICATION})
 
     seniority: int = Field(ge=0, le=70, description="Years with the current employer")
     home: Home = Field(description="Housing situation")

@@ -8,9 +8,7 @@ BENTOML_MODULE = bentoml.catboost
 
 
 def fit(features: np.ndarray, target: np.ndarray, seed: int) -> CatBoostClassifier:
-    model = CatBoostClassifier(
-        iterations=200, depth=4, random_seed=seed, verbose=False, allow_writing_files=False
-    )
+    model = CatBoostClassifier(iterations=200, depth=4, random_seed=seed, verbose=False, allow_writing_files=False)
     return model.fit(features, target)
 
 

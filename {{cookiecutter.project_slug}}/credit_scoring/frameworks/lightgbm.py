@@ -8,9 +8,7 @@ BENTOML_MODULE = bentoml.lightgbm
 
 
 def fit(features: np.ndarray, target: np.ndarray, seed: int) -> lgb.Booster:
-    model = lgb.LGBMClassifier(
-        n_estimators=150, learning_rate=0.05, num_leaves=15, random_state=seed, verbose=-1
-    )
+    model = lgb.LGBMClassifier(n_estimators=150, learning_rate=0.05, num_leaves=15, random_state=seed, verbose=-1)
     return model.fit(features, target).booster_
 
 

@@ -8,9 +8,7 @@ BENTOML_MODULE = bentoml.sklearn
 
 
 def fit(features: np.ndarray, target: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
-    model = HistGradientBoostingClassifier(
-        max_iter=150, learning_rate=0.1, max_depth=3, random_state=seed
-    )
+    model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_depth=3, random_state=seed)
     return model.fit(features, target)
 
 

@@ -8,9 +8,7 @@ BENTOML_MODULE = bentoml.xgboost
 
 
 def fit(features: np.ndarray, target: np.ndarray, seed: int) -> xgb.XGBClassifier:
-    model = xgb.XGBClassifier(
-        n_estimators=150, learning_rate=0.1, max_depth=3, min_child_weight=1, random_state=seed
-    )
+    model = xgb.XGBClassifier(n_estimators=150, learning_rate=0.1, max_depth=3, min_child_weight=1, random_state=seed)
     return model.fit(features, target)
 
 
