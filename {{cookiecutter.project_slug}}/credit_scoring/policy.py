@@ -5,12 +5,14 @@ overridden at serve time with environment variables named after settings.ENV_PRE
 ``<PREFIX>DECLINE_THRESHOLD=0.6``. Invalid values stop the service at start-up.
 """
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from credit_scoring import settings
+from credit_scoring.schema import Decision
 
 Threshold = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -40,6 +42,12 @@ class DecisionPolicy(BaseSettings):
         if probability > self.maybe_threshold:
             return self.maybe_label
         return self.approved_label
+
+    def decisions(self, probabilities: Iterable[float], model_tag: str) -> list[Decision]:
+        return [
+            Decision(status=self.decide(probability), probability=float(probability), model=model_tag)
+            for probability in probabilities
+        ]
 
 
 def load_policy() -> DecisionPolicy:

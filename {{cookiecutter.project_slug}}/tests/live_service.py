@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,14 +40,22 @@ def free_port() -> int:
 
 @contextmanager
 def running_service(project_dir: Path, env: dict[str, str], timeout: float = 90) -> Iterator[str]:
-    """Serve the project in `project_dir` and yield its base URL once /readyz answers 200."""
+    """Serve the project in `project_dir` with `bentoml serve`; yield its base URL once /readyz answers 200."""
+    serve = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", "{port}"]
+    with running_server(serve, project_dir, env, timeout) as url:
+        yield url
+
+
+@contextmanager
+def running_server(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 90) -> Iterator[str]:
+    """Run `command` (its "{port}" replaced by a free port) until /readyz answers 200; yield its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = service_log(url, env)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=project_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [part.replace("{port}", str(port)) for part in command],
+            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
         wait_until_ready(url, process, log_path, timeout)
@@ -57,15 +66,15 @@ def running_service(project_dir: Path, env: dict[str, str], timeout: float = 90)
 
 
 def service_log(url: str, env: dict[str, str]) -> Path:
-    """Where running_service writes the output of the service it started at `url`."""
-    return Path(env["BENTOML_HOME"]) / f"serve-{url.rsplit(':', 1)[1]}.log"
+    """Where running_server writes the output of the server it started at `url`."""
+    return Path(env.get("BENTOML_HOME") or tempfile.gettempdir()) / f"serve-{url.rsplit(':', 1)[1]}.log"
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"bentoml serve exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return
