@@ -1,5 +1,6 @@
 """Keep only the chosen framework's adapter, then train and save the model if asked to."""
 
+import shutil
 import subprocess
 import sys
 from importlib.util import find_spec
@@ -7,6 +8,7 @@ from pathlib import Path
 
 FRAMEWORK = {{ cookiecutter.framework | tojson }}
 TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate | tojson }} == "yes"
+KUBERNETES = {{ cookiecutter.kubernetes | tojson }} == "yes"
 PROJECT = {{ cookiecutter.project_slug | tojson }}
 # Modules train.py imports; each framework adapter's library has the framework's own name.
 TRAINING_MODULES = ["bentoml", "sklearn", "pandas", "pydantic_settings", FRAMEWORK]
@@ -17,6 +19,11 @@ def remove_other_adapters() -> None:
     for adapter in Path("credit_scoring/frameworks").glob("*.py"):
         if adapter.stem not in ("__init__", FRAMEWORK):
             adapter.unlink()
+
+
+def remove_unwanted_manifests() -> None:
+    if not KUBERNETES:
+        shutil.rmtree("k8s")
 
 
 def train() -> bool:
@@ -33,6 +40,7 @@ def train() -> bool:
 
 def main() -> None:
     remove_other_adapters()
+    remove_unwanted_manifests()
     if TRAIN_ON_GENERATE and train():
         print(f"\nReady. Serve it with: cd {PROJECT} && bentoml serve   (then open http://localhost:3000)")
     elif not TRAIN_ON_GENERATE:

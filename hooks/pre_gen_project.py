@@ -1,4 +1,7 @@
-"""Check the answers before any file is written: each problem is one line naming the field."""
+"""Check the answers before any file is written: each problem is one line naming the field.
+
+(Cookiecutter itself rejects a choice outside its list, e.g. framework=foo.)
+"""
 
 import math
 import re
@@ -8,19 +11,18 @@ ANSWERS = {
     "project_slug": {{ cookiecutter.project_slug | tojson }},
     "service_name": {{ cookiecutter.service_name | tojson }},
     "model_name": {{ cookiecutter.model_name | tojson }},
-    "framework": {{ cookiecutter.framework | tojson }},
     "decline_threshold": {{ cookiecutter.decline_threshold | tojson }},
     "maybe_threshold": {{ cookiecutter.maybe_threshold | tojson }},
     "declined_label": {{ cookiecutter.declined_label | tojson }},
     "maybe_label": {{ cookiecutter.maybe_label | tojson }},
     "approved_label": {{ cookiecutter.approved_label | tojson }},
-    "train_on_generate": {{ cookiecutter.train_on_generate | tojson }},
+    "docker_image": {{ cookiecutter.docker_image | tojson }},
     "python_version": {{ cookiecutter.python_version | tojson }},
 }
-FRAMEWORKS = {{ cookiecutter._framework_packages.keys() | list | tojson }}
 # BentoML tag names: lowercase letters, digits, '_', '-' and '.', starting and ending alphanumeric.
 BENTOML_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
 PYTHON_VERSION = re.compile(r"3\.(9|1[0-3])")
+DOCKER_IMAGE = re.compile(r"[a-z0-9][\w.:/@-]*")
 
 
 def name_errors() -> list[str]:
@@ -62,19 +64,17 @@ def label_errors() -> list[str]:
     return errors
 
 
-def choice_errors() -> list[str]:
+def format_errors() -> list[str]:
     errors = []
-    if ANSWERS["framework"] not in FRAMEWORKS:
-        errors.append(f"framework: {ANSWERS['framework']!r} is not one of {', '.join(FRAMEWORKS)}")
-    if ANSWERS["train_on_generate"] not in ("yes", "no"):
-        errors.append(f"train_on_generate: {ANSWERS['train_on_generate']!r} must be 'yes' or 'no'")
     if not PYTHON_VERSION.fullmatch(ANSWERS["python_version"]):
         errors.append(f"python_version: {ANSWERS['python_version']!r} must be one of 3.9 to 3.13")
+    if not DOCKER_IMAGE.fullmatch(ANSWERS["docker_image"]):
+        errors.append(f"docker_image: {ANSWERS['docker_image']!r} is not an image reference (e.g. registry/name:tag)")
     return errors
 
 
 def main() -> int:
-    errors = name_errors() + threshold_errors() + label_errors() + choice_errors()
+    errors = name_errors() + threshold_errors() + label_errors() + format_errors()
     for error in errors:
         print(f"ERROR: {error}", file=sys.stderr)
     return 1 if errors else 0

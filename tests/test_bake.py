@@ -11,7 +11,8 @@ from conftest import FRAMEWORKS, TEMPLATE_DIR
 EXPECTED_FILES = [
     "README.md", "bentofile.yaml", "requirements.txt", "pyproject.toml", ".gitignore",
     "train.py", "service.py", "credit_scoring/settings.py", "credit_scoring/model_store.py",
-    "tests/conftest.py", "tests/test_service.py",
+    "tests/conftest.py", "tests/test_service.py", "benchmarks/benchmark.py", "Makefile",
+    ".github/workflows/ci.yml", "k8s/deployment.yaml", "k8s/service.yaml", "k8s/hpa.yaml",
 ]  # fmt: skip
 
 

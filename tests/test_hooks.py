@@ -20,6 +20,7 @@ import pytest
         ({"approved_label": "  "}, "approved_label: must not be empty"),
         ({"approved_label": "DECLINED"}, "approved_label: 'DECLINED' is already the declined_label"),
         ({"python_version": "2.7"}, "python_version: '2.7' must be one of 3.9 to 3.13"),
+        ({"docker_image": "my image"}, "docker_image: 'my image' is not an image reference"),
     ],
 )
 def test_invalid_answer_stops_generation(cookies, capfd, answers, message):

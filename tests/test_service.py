@@ -67,6 +67,10 @@ def test_bentoml_build_packs_code_model_and_dockerfile(bake, tmp_path):
     expected = {"env/docker/Dockerfile", "apis/openapi.yaml", "src/service.py", "src/credit_scoring/policy.py",
                 f"{model_dir}/saved_model.ubj", f"{model_dir}/custom_objects.pkl"}  # fmt: skip
     assert expected <= members
+    with tarfile.open(tmp_path / "service.bento") as bento:
+        requirements = bento.extractfile("./env/python/requirements.txt").read().decode()
+    pinned = yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]
+    assert set(pinned) <= set(requirements.split()), "the bento installs the versions the model was trained with"
     assert not [name for name in members if name.startswith("src/tests")]
 
 

@@ -1,0 +1,112 @@
+"""From laptop to cluster: Kubernetes manifests, Makefile, CI workflow and template updates with cruft."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import kubernetes_validate
+import pytest
+import yaml
+from conftest import TEMPLATE_DIR
+
+DNS_1123 = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+@pytest.fixture(scope="module")
+def manifests(bake) -> dict[str, dict]:
+    project = bake(train_on_generate="no", service_name="loan_desk", docker_image="registry.example.com/loan:1.2")
+    return {path.stem: yaml.safe_load(path.read_text()) for path in (project.path / "k8s").glob("*.yaml")}
+
+
+def test_manifests_are_valid_kubernetes(manifests):
+    assert sorted(manifests) == ["deployment", "hpa", "service"]
+    for manifest in manifests.values():
+        kubernetes_validate.validate(manifest, kubernetes_validate.latest_version(), strict=True)
+        assert DNS_1123.fullmatch(manifest["metadata"]["name"])
+        assert manifest["metadata"]["name"] == "loan-desk"
+
+
+def test_deployment_probes_port_resources_and_image(manifests):
+    deployment = manifests["deployment"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.example.com/loan:1.2"
+    assert container["ports"] == [{"name": "http", "containerPort": 3000}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert {"cpu", "memory"} <= container["resources"]["requests"].keys() & container["resources"]["limits"].keys()
+    assert {variable["name"] for variable in container["env"]} == {
+        "LOAN_DESK_DECLINE_THRESHOLD",
+        "LOAN_DESK_MAYBE_THRESHOLD",
+    }
+
+
+def test_service_and_autoscaler_point_at_the_deployment(manifests):
+    deployment = manifests["deployment"]
+    assert (
+        manifests["service"]["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    )
+    assert manifests["service"]["spec"]["ports"][0]["targetPort"] == "http"
+    target = manifests["hpa"]["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    assert manifests["hpa"]["spec"]["minReplicas"] <= manifests["hpa"]["spec"]["maxReplicas"]
+
+
+def test_no_manifests_when_not_wanted(bake):
+    project = bake(train_on_generate="no", kubernetes="no")
+    assert not (project.path / "k8s").exists()
+    assert project.run("make", "deploy", check=False).returncode != 0
+
+
+def test_makefile_targets(bake):
+    project = bake(train_on_generate="no")
+    commands = project.run("make", "-n", "install", "train", "serve", "test", "lint", "bench", "containerize", "deploy")
+    assert commands.stdout.splitlines() == [
+        "pip install -r requirements.txt",
+        "python train.py",
+        "bentoml serve",
+        "python -m pytest",
+        "ruff check . && ruff format --check .",
+        "python benchmarks/benchmark.py",
+        "bentoml build",
+        "bentoml containerize credit_risk_service:latest",
+        "kubectl apply -f k8s/",
+    ]
+
+
+def test_ci_workflow_installs_trains_tests_and_builds(bake):
+    project = bake(train_on_generate="no")
+    workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
+    steps = workflow["jobs"]["test-and-build"]["steps"]
+    assert steps[1]["with"]["python-version"] == "3.11"
+    runs = [step["run"] for step in steps if "run" in step]
+    assert runs == [
+        "pip install -r requirements.txt",
+        "ruff check . && ruff format --check .",
+        "python train.py",
+        "python -m pytest",
+        "bentoml build",
+    ]
+
+
+def test_cruft_create_and_check(tmp_path):
+    """Projects made with cruft remember the template commit, so they can pull later template changes."""
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE_DIR, template, ignore=shutil.ignore_patterns(".git", ".venv", "*cache*", "__pycache__"))
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "template"]):
+        subprocess.run([*git, *command], cwd=template, check=True)
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml_home")}
+    answers = json.dumps({"train_on_generate": "no", "project_name": "Cruft Made"})
+    create = [sys.executable, "-m", "cruft", "create", str(template), "--no-input", "--extra-context", answers]
+    subprocess.run(create, cwd=tmp_path, env=env, check=True)
+    project = tmp_path / "cruft-made"
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["project_slug"] == "cruft-made"
+    check = subprocess.run(
+        [sys.executable, "-m", "cruft", "check"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
