@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -13,6 +14,13 @@ FRAMEWORKS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["frame
 
 # The generated project's test helpers (Jinja-free) serve baked projects here too.
 sys.path.insert(0, str(TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "tests"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hook_scripts_in_pytest_tmp(tmp_path_factory):
+    """Cookiecutter never deletes the hook scripts it renders to the temp dir: keep them in pytest's."""
+    with mock.patch.object(tempfile, "tempdir", str(tmp_path_factory.mktemp("tmp"))):
+        yield
 
 
 @dataclass(frozen=True)
