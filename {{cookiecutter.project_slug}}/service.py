@@ -1,5 +1,6 @@
 """The credit-risk BentoML service: applications in, a status and the default probability out."""
 
+import gc
 import json
 import logging
 
@@ -21,6 +22,9 @@ class CreditRisk:
 
     def __init__(self) -> None:
         self.scorer = model_store.load(self.bento_model)
+        # Long-lived from here on (BentoML, the model): full collections walking them stalled every request
+        # ~150 ms every second or two under load. Frozen, the garbage collector skips them.
+        gc.freeze()
 
     @bentoml.api(input_spec=Application)
     async def classify(self, **application) -> Decision:
