@@ -61,8 +61,9 @@ def running_server(command: list[str], cwd: Path, env: dict[str, str], timeout: 
         wait_until_ready(url, process, log_path, timeout)
         yield url
     finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
+        if process.poll() is None:
+            os.killpg(process.pid, 15)
+            process.wait(timeout=30)
 
 
 def service_log(url: str, env: dict[str, str]) -> Path:

@@ -1,6 +1,8 @@
 """Requests against the real service, started with `bentoml serve` on a free port."""
 
+import asyncio
 import json
+import re
 
 import httpx
 import pytest
@@ -33,6 +35,32 @@ def test_batch_answers_in_order_as_single_requests_do(service_url):
     assert [decision["status"] for decision in response.json()] == [decision["status"] for decision in singles] * 3
     for batched, single in zip(response.json(), singles, strict=False):
         assert batched["probability"] == pytest.approx(single["probability"])
+
+
+def batching_totals(url: str) -> tuple[float, float]:
+    """(rows, model calls) the adaptive batcher of /classify_batch has handled so far."""
+    metrics = httpx.get(f"{url}/metrics").text
+
+    def total(kind: str) -> float:
+        found = re.search(r"adaptive_batch_size_" + kind + r"\{[^}]*classify_batch[^}]*\} (\S+)", metrics)
+        return float(found[1]) if found else 0.0
+
+    return total("sum"), total("count")
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(service_url):
+    async def send_concurrently() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=service_url, timeout=30) as client:
+            bodies = [{"applications": [application]} for application in RISK_LADDER * 20]
+            return await asyncio.gather(*(client.post("/classify_batch", json=body) for body in bodies))
+
+    rows_before, calls_before = batching_totals(service_url)
+    responses = asyncio.run(send_concurrently())
+    rows_after, calls_after = batching_totals(service_url)
+    singles = [classify(service_url, application).json()["probability"] for application in RISK_LADDER]
+    assert [response.json()[0]["probability"] for response in responses] == pytest.approx(singles * 20)
+    assert rows_after - rows_before == 60
+    assert calls_after - calls_before < 60, "concurrent requests should share model calls"
 
 
 BAD_REQUESTS = {
