@@ -1,4 +1,4 @@
-"""Keep only the chosen framework's adapter, then train and save the model if asked to."""
+"""Keep only what was chosen, write the data contract, then train and save the model if asked to."""
 
 import shutil
 import subprocess
@@ -7,16 +7,23 @@ from importlib.util import find_spec
 from pathlib import Path
 
 FRAMEWORK = {{ cookiecutter.framework | tojson }}
+DATA_PATH = {{ cookiecutter.data_path | tojson }}
+TARGET_COLUMN = {{ cookiecutter.target_column | tojson }}
+POSITIVE_CLASS = {{ cookiecutter.positive_class | tojson }}
+EXCLUDE_COLUMNS = {{ cookiecutter.exclude_columns | tojson }}
+USE_CASE = Path("use_cases", {{ cookiecutter.use_case | tojson }})
 TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate | tojson }} == "yes"
 KUBERNETES = {{ cookiecutter.kubernetes | tojson }} == "yes"
 PROJECT = {{ cookiecutter.project_slug | tojson }}
 # Modules train.py imports; each framework adapter's library has the framework's own name.
-TRAINING_MODULES = ["bentoml", "sklearn", "pandas", "pydantic_settings", FRAMEWORK]
+TRAINING_MODULES = ["bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", FRAMEWORK]
 TRAIN_LATER = f"then train with: cd {PROJECT} && pip install -r requirements.txt && python train.py"
+INFER = [sys.executable, "-m", "scoring.contract", "infer", DATA_PATH, "--target", TARGET_COLUMN,
+         "--positive", POSITIVE_CLASS, "--exclude", EXCLUDE_COLUMNS, "--output", "contract.yaml"]  # fmt: skip
 
 
 def remove_other_adapters() -> None:
-    for adapter in Path("credit_scoring/frameworks").glob("*.py"):
+    for adapter in Path("scoring/frameworks").glob("*.py"):
         if adapter.stem not in ("__init__", FRAMEWORK):
             adapter.unlink()
 
@@ -24,6 +31,31 @@ def remove_other_adapters() -> None:
 def remove_unwanted_manifests() -> None:
     if not KUBERNETES:
         shutil.rmtree("k8s")
+
+
+def write_contract() -> None:
+    """contract.yaml: the built-in use case's, or one inferred from the team's CSV.
+
+    Data that cannot make a contract stops generation (exit 1: cookiecutter then removes the project).
+    """
+    if not DATA_PATH:
+        shutil.copy(USE_CASE / "contract.yaml", "contract.yaml")
+        shutil.copy(USE_CASE / "synthetic.py", "scoring/synthetic.py")
+        shutil.copy(USE_CASE / "test_synthetic.py", "tests/test_synthetic.py")
+    else:
+        missing = [module for module in ("pandas", "pandera", "pydantic", "yaml") if find_spec(module) is None]
+        if missing:
+            sys.exit(f"ERROR: data_path: cannot read {DATA_PATH}: {', '.join(missing)} not installed here "
+                     "(pip install -r requirements.txt, then generate again)")  # fmt: skip
+        print(f"Inferring the data contract from {DATA_PATH} ...", flush=True)
+        inferred = subprocess.run(INFER, stderr=subprocess.PIPE, text=True)
+        notes = [line for line in inferred.stderr.splitlines() if line.startswith("note: ")]
+        print("\n".join(notes))
+        if inferred.returncode != 0:
+            sys.exit(f"ERROR: data_path: {inferred.stderr.strip().splitlines()[-1].removeprefix('error: ')}")
+    shutil.rmtree("use_cases")
+    if subprocess.run([sys.executable, "-m", "scoring.contract", "docs"]).returncode != 0:
+        print("note: README.md's field table was not written; write it later with: python -m scoring.contract docs")
 
 
 def train() -> bool:
@@ -41,6 +73,7 @@ def train() -> bool:
 def main() -> None:
     remove_other_adapters()
     remove_unwanted_manifests()
+    write_contract()
     if TRAIN_ON_GENERATE and train():
         print(f"\nReady. Serve it with: cd {PROJECT} && bentoml serve   (then open http://localhost:3000)")
     elif not TRAIN_ON_GENERATE:

@@ -1,5 +1,7 @@
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -8,12 +10,19 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import yaml
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 FRAMEWORKS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["framework"]
+SHARED_DATA = TEMPLATE_DIR.parent / "shared" / "data"  # public reference CSVs, read in place, never copied
 
 # The generated project's test helpers (Jinja-free) serve baked projects here too.
 sys.path.insert(0, str(TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "tests"))
+
+
+def left_behind(tmp_path: Path) -> list[str]:
+    """What bakes with pytest-cookies' `cookies` fixture (output in tmp_path/cookies/bakeNN) left there."""
+    return [str(path) for bake_dir in (tmp_path / "cookies").iterdir() for path in bake_dir.iterdir()]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,8 +40,25 @@ class Project:
     def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(command, cwd=self.path, env=self.env, check=check, capture_output=True, text=True)
 
-    def model_info(self, model_name: str = "credit_risk_model") -> dict:
+    @property
+    def contract(self) -> dict:
+        return yaml.safe_load((self.path / "contract.yaml").read_text(encoding="utf-8"))
+
+    def setting(self, name: str):
+        """A value of the project's scoring/settings.py (the answers it was generated with)."""
+        settings = (self.path / "scoring" / "settings.py").read_text(encoding="utf-8")
+        return ast.literal_eval(re.search(rf"^{name} = (.*)$", settings, re.MULTILINE)[1])
+
+    def model_info(self, model_name: str | None = None) -> dict:
+        model_name = model_name or self.setting("MODEL_NAME")
         output = self.run(sys.executable, "-m", "bentoml", "models", "get", f"{model_name}:latest", "-o", "json")
+        return json.loads(output.stdout)
+
+    def validation_records(self, limit: int = 300) -> list[dict]:
+        """Rows the project's train.py held out, as requests carry them (the project's tests/examples.py)."""
+        code = f"import json, examples; print(json.dumps(examples.validation_records({limit})))"
+        env = {**self.env, "PYTHONPATH": os.pathsep.join([str(self.path), str(self.path / "tests")])}
+        output = subprocess.run([sys.executable, "-c", code], cwd=self.path, env=env, check=True, capture_output=True)
         return json.loads(output.stdout)
 
 

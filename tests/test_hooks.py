@@ -1,6 +1,14 @@
-"""Invalid answers stop generation before anything is written, with a line naming the field."""
+"""Invalid answers stop generation before anything is created, with one line naming the field."""
+
+import subprocess
+import sys
 
 import pytest
+from conftest import TEMPLATE_DIR, left_behind
+
+
+def problems(result) -> list[str]:
+    return [line for line in str(result.exception).splitlines() if line.startswith("ERROR:")]
 
 
 @pytest.mark.parametrize(
@@ -9,29 +17,46 @@ import pytest
         ({"decline_threshold": "high"}, "decline_threshold: 'high' is not a number"),
         ({"decline_threshold": "1.5"}, "decline_threshold: 1.5 must be between 0 and 1"),
         ({"maybe_threshold": "0"}, "maybe_threshold: 0 must be between 0 and 1"),
-        ({"maybe_threshold": "nan"}, "maybe_threshold: nan must be between 0 and 1"),
+        ({"maybe_threshold": "nan"}, "maybe_threshold: 'nan' is not a number"),
         ({"maybe_threshold": "0.6"}, "maybe_threshold: 0.6 must be lower than decline_threshold (0.5)"),
         ({"maybe_threshold": "0.5"}, "maybe_threshold: 0.5 must be lower than decline_threshold"),
         ({"project_slug": "Credit Risk"}, "project_slug: 'Credit Risk' is not a valid BentoML name"),
-        ({"service_name": "-svc"}, "service_name: '-svc' is not a valid BentoML name"),
+        ({"service_name": "-svc"}, "service_name: '-svc' must be 1-63 lowercase letters"),
         ({"model_name": "CreditModel"}, "model_name: 'CreditModel' is not a valid BentoML name"),
         ({"model_name": "a" * 64}, "model_name:"),
         ({"maybe_label": ""}, "maybe_label: must not be empty"),
         ({"approved_label": "  "}, "approved_label: must not be empty"),
         ({"approved_label": "DECLINED"}, "approved_label: 'DECLINED' is already the declined_label"),
-        ({"python_version": "2.7"}, "python_version: '2.7' must be one of 3.9 to 3.13"),
+        ({"python_version": "2.7"}, "python_version: '2.7' must be 3.11, 3.12 or 3.13"),
         ({"docker_image": "my image"}, "docker_image: 'my image' is not an image reference"),
+        ({"target_column": "y"}, "target_column: only used with data_path"),
     ],
 )
-def test_invalid_answer_stops_generation(cookies, capfd, answers, message):
+def test_invalid_answer_stops_generation_before_anything_is_created(cookies, tmp_path, answers, message):
     result = cookies.bake(extra_context={"train_on_generate": "no", **answers})
     assert result.exit_code != 0
-    assert result.project_path is None or not result.project_path.exists()
-    assert message in capfd.readouterr().err
+    assert any(message in problem for problem in problems(result)), result.exception
+    assert not left_behind(tmp_path)
 
 
-def test_every_problem_is_reported_at_once(cookies, capfd):
+def test_every_problem_is_reported_at_once(cookies):
     result = cookies.bake(extra_context={"decline_threshold": "x", "maybe_label": "", "model_name": "A"})
     assert result.exit_code != 0
-    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
-    assert [error.split(":")[1].strip() for error in errors] == ["model_name", "decline_threshold", "maybe_label"]
+    assert [problem.split(":")[1].strip() for problem in problems(result)] == [
+        "model_name",
+        "decline_threshold",
+        "maybe_label",
+    ]
+
+
+def test_the_command_line_prints_one_line_per_problem_and_no_traceback(tmp_path):
+    command = [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), "--no-input", "-o", str(tmp_path / "out"),
+               "decline_threshold=2", "approved_label=MAYBE"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stdout.splitlines() == [
+        "ERROR: decline_threshold: 2 must be between 0 and 1 (exclusive)",
+        "ERROR: approved_label: 'MAYBE' is already the maybe_label; the three labels must differ",
+    ]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

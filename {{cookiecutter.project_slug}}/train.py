@@ -1,7 +1,7 @@
-"""Train the credit-risk model and save it, preprocessing included, to the BentoML model store.
+"""Train the model on this project's data and save it, with its data contract, to the BentoML model store.
 
-python train.py                      # deterministic synthetic data (no download)
-python train.py --data credit.csv    # your own data, in the CreditScoring.csv layout
+python train.py                    # the data the project was generated from (or the use case's synthetic sample)
+python train.py --data new.csv     # other data in the same layout (contract.yaml)
 """
 
 import argparse
@@ -9,18 +9,19 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
 
-from credit_scoring import model_store, settings
-from credit_scoring.data import clean, read_credit_csv, synthetic_credit_data
+from scoring import data, model_store, settings
+from scoring.contract import ContractError, load
+from scoring.features import FeatureEncoder
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", metavar="PATH", help="CSV in the CreditScoring.csv layout (default: synthetic data)")
+    parser.add_argument("--data", metavar="CSV", help=f"training data (default: {settings.DATA_PATH or 'synthetic'})")
     parser.add_argument("--rows", type=int, default=5000, help="rows of synthetic data (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
     parser.add_argument("--model-name", default=settings.MODEL_NAME, help="model store name (default: %(default)s)")
+    parser.add_argument("--drop-invalid", action="store_true", help="train without the rows that break the contract")
     return parser.parse_args(argv)
 
 
@@ -41,32 +42,42 @@ def installed_versions() -> dict[str, str]:
     return versions
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    raw = read_credit_csv(args.data) if args.data else synthetic_credit_data(args.rows, args.seed)
-    applications, target = clean(raw)
-    train_x, val_x, train_y, val_y = train_test_split(
-        applications, target, test_size=0.2, random_state=args.seed, stratify=target
-    )
-    scorer = model_store.fit(train_x, train_y, args.seed)
-    auc = float(roc_auc_score(val_y, scorer.default_probability(val_x)))
+    try:
+        contract = load()
+        rows, rejected = data.check_rows(data.training_data(contract, args.data, args.rows, args.seed), contract)
+    except (ContractError, data.DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if len(rejected) and not args.drop_invalid:
+        first = f"row {rejected.index[0]}: {rejected.iloc[0]}"
+        print(f"error: {len(rejected)} rows break contract.yaml ({first}); fix or --drop-invalid them", file=sys.stderr)
+        return 2
+    train, validation = data.split(rows, contract, args.seed)
+    encoder = FeatureEncoder(contract)
+    scorer = model_store.fit(contract, encoder.encode_frame(train), data.target_values(train, contract), args.seed)
+    auc = float(roc_auc_score(data.target_values(validation, contract), scorer.score_frame(validation)))
 
     bento_model = model_store.save(
         scorer,
         args.model_name,
         metadata={
             "validation_auc": round(auc, 4),
-            "train_rows": len(train_x),
-            "validation_rows": len(val_x),
-            "data": args.data or f"synthetic (rows={args.rows}, seed={args.seed})",
+            "train_rows": len(train),
+            "validation_rows": len(validation),
+            "rejected_rows": len(rejected),
+            "data": str(args.data or settings.DATA_PATH or f"synthetic (rows={args.rows}, seed={args.seed})"),
+            "target": f"{contract.target.column} = {contract.target.positive_class}",
             "decline_threshold": settings.DECLINE_THRESHOLD,
             "maybe_threshold": settings.MAYBE_THRESHOLD,
             "package_versions": installed_versions(),
         },
         labels={"framework": settings.FRAMEWORK, "service": settings.SERVICE_NAME},
     )
-    print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): validation AUC {auc:.3f} on {len(val_x)} rows")
+    print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): validation AUC {auc:.3f} on {len(validation)} rows")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

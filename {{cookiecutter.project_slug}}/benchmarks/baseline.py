@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from credit_scoring import model_store, settings
-from credit_scoring.policy import load_policy
-from credit_scoring.schema import Application
+from scoring import model_store, settings
+from scoring.policy import load_policy
+from scoring.schema import Record
 
 scorer = model_store.load(bentoml.models.get(f"{settings.MODEL_NAME}:latest"))
 policy = load_policy()
@@ -17,10 +17,10 @@ policy = load_policy()
 
 async def classify(request: Request) -> JSONResponse:
     try:
-        application = Application.model_validate_json(await request.body())
+        record = Record.model_validate_json(await request.body())
     except ValidationError as error:
         return JSONResponse({"error": str(error)}, status_code=400)
-    [decision] = policy.decisions(scorer.default_probability([application.model_dump()]), scorer.tag)
+    [decision] = policy.decisions(scorer.score_records([record.model_dump(by_alias=True)]), scorer.tag)
     return JSONResponse(decision.model_dump())
 
 

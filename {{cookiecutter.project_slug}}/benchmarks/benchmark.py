@@ -1,6 +1,6 @@
 """Load test: the BentoML service against a bare Starlette baseline serving the same model.
 
-Starts both on free localhost ports with the latest trained model, sends single-application
+Starts both on free localhost ports with the latest trained model, sends single-record
 requests from 1, 16 and 64 concurrent clients, and prints requests/s, p50 and p99 latency and the
 service/baseline ratios. A measurement, not a test: it always exits 0.
 
@@ -15,18 +15,20 @@ import time
 from pathlib import Path
 
 import aiohttp
+import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR / "tests"))
-from live_service import MEDIUM_RISK, running_server, running_service  # noqa: E402
+from live_service import running_server, running_service  # noqa: E402
 
 BASELINE = [sys.executable, "-m", "uvicorn", "benchmarks.baseline:app", "--port", "{port}", "--log-level", "warning"]
-# (name, server, path, body): the batch endpoint gets one application per request too,
+# (name, server, path, body): the batch endpoint gets one record per request too,
 # so it only gains from BentoML's adaptive batching of concurrent requests.
+EXAMPLE = yaml.safe_load((PROJECT_DIR / "contract.yaml").read_text(encoding="utf-8"))["example"]
 MODES = [
-    ("baseline /classify", "baseline", "/classify", MEDIUM_RISK),
-    ("service /classify", "service", "/classify", MEDIUM_RISK),
-    ("service /classify_batch", "service", "/classify_batch", {"applications": [MEDIUM_RISK]}),
+    ("baseline /classify", "baseline", "/classify", EXAMPLE),
+    ("service /classify", "service", "/classify", EXAMPLE),
+    ("service /classify_batch", "service", "/classify_batch", {"records": [EXAMPLE]}),
 ]
 P99_TARGET_MS = 50
 

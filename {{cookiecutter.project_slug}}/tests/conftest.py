@@ -4,9 +4,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from live_service import running_service
+import yaml
+from examples import validation_records
+from live_service import band_examples, running_service
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# contract.yaml as plain data, as a client of the service would read it.
+CONTRACT = yaml.safe_load((PROJECT_DIR / "contract.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def contract() -> dict:
+    return CONTRACT
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +30,9 @@ def serve_env(tmp_path_factory) -> dict[str, str]:
 def service_url(serve_env) -> str:
     with running_service(PROJECT_DIR, serve_env) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def examples(service_url) -> dict[str, dict]:
+    """A typical validation record for each status the service gives (chosen by the service, not by hand)."""
+    return band_examples(service_url, validation_records())

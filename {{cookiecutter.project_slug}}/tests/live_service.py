@@ -1,4 +1,4 @@
-"""The real service under `bentoml serve` on a free localhost port, and applications to send it."""
+"""The real service under `bentoml serve` on a free localhost port, and records to send it."""
 
 import os
 import socket
@@ -12,24 +12,25 @@ from pathlib import Path
 
 import httpx
 
-# With the default training data (seed 42) these land well inside each band of the default thresholds.
-LOW_RISK = {
-    "seniority": 20, "home": "owner", "time": 24, "age": 45, "marital": "married", "records": "no",
-    "job": "fixed", "expenses": 50, "income": 300, "assets": 20000, "debt": 0, "amount": 500, "price": 2000,
-}  # fmt: skip
-MEDIUM_RISK = {
-    "seniority": 2, "home": "rent", "time": 36, "age": 30, "marital": "single", "records": "no",
-    "job": "freelance", "expenses": 60, "income": 200, "assets": 5000, "debt": 0, "amount": 1000, "price": 1400,
-}  # fmt: skip
-HIGH_RISK = {
-    "seniority": 0, "home": "rent", "time": 60, "age": 22, "marital": "single", "records": "yes",
-    "job": "partime", "expenses": 100, "income": 60, "assets": 0, "debt": 3000, "amount": 2500, "price": 2600,
-}  # fmt: skip
-RISK_LADDER = (LOW_RISK, MEDIUM_RISK, HIGH_RISK)
-
 
 def classify(url: str, body) -> httpx.Response:
     return httpx.post(f"{url}/classify", json=body, timeout=10)
+
+
+def band_examples(url: str, records: list[dict]) -> dict[str, dict]:
+    """For each status the service gives these records, the record at the median probability of that status."""
+    by_status: dict[str, list[tuple[float, dict]]] = {}
+    for start in range(0, len(records), 500):
+        chunk = records[start : start + 500]
+        response = httpx.post(f"{url}/classify_batch", json={"records": chunk}, timeout=60)
+        response.raise_for_status()
+        for record, decision in zip(chunk, response.json(), strict=True):
+            by_status.setdefault(decision["status"], []).append((decision["probability"], record))
+    return {status: _median(scored) for status, scored in by_status.items()}
+
+
+def _median(scored: list[tuple[float, dict]]) -> dict:
+    return sorted(scored, key=lambda pair: pair[0])[len(scored) // 2][1]
 
 
 def free_port() -> int:

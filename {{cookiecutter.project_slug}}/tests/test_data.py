@@ -1,43 +1,100 @@
+"""Data files against the contract: reading them, and every row checked (pandera) with its reasons."""
+
+import numpy as np
+import pandas as pd
 import pytest
 
-from credit_scoring.data import MISSING_AMOUNT, clean, read_credit_csv, synthetic_credit_data
-from credit_scoring.features import FEATURE_COLUMNS
-from credit_scoring.schema import Application
+from scoring import data
+from scoring.contract import Contract, load
+
+CONTRACT = Contract.model_validate({
+    "target": {"column": "y", "positive_class": "yes", "negative_class": "no"},
+    "fields": {
+        "age": {"kind": "integer", "minimum": 0, "maximum": 120},
+        "income": {"kind": "number", "minimum": 0, "maximum": 1000, "nullable": True},
+        "plan": {"kind": "category", "categories": ["basic", "pro"]},
+        "paperless": {"kind": "boolean", "true_value": "Yes", "false_value": "No"},
+    },
+    "example": {"age": 30, "income": 10.5, "plan": "basic", "paperless": "Yes"},
+})  # fmt: skip
 
 
-def test_synthetic_data_is_deterministic():
-    assert synthetic_credit_data(300, seed=7).equals(synthetic_credit_data(300, seed=7))
-    assert not synthetic_credit_data(300, seed=7).equals(synthetic_credit_data(300, seed=8))
+def frame(**changes) -> pd.DataFrame:
+    rows = pd.DataFrame({"age": [30, 40, 50], "income": [1.5, None, 3.0], "plan": ["basic", "pro", "basic"],
+                         "paperless": ["Yes", "No", "Yes"], "y": ["yes", "no", "no"]})  # fmt: skip
+    for column, values in changes.items():
+        rows[column] = values
+    return rows
 
 
-def test_cleaning_gives_valid_applications_and_a_binary_target():
-    raw = synthetic_credit_data(500)
-    applications, target = clean(raw)
-    assert len(applications) == len(target) == 500
-    assert set(target) == {0, 1}
-    for application in applications:
-        Application(**application)  # every cleaned row is a valid request
+def test_good_rows_pass_typed():
+    rows, rejected = data.check_rows(frame(), CONTRACT)
+    assert len(rows) == 3 and rejected.empty
+    assert rows["age"].dtype == "float64" and np.isnan(rows["income"].iloc[1])
 
 
-def test_cleaning_maps_codes_drops_unknown_status_and_fills_missing_amounts():
-    raw = synthetic_credit_data(3)
-    raw.loc[0, ["Home", "Income"]] = [1, MISSING_AMOUNT]
-    raw.loc[1, "Status"] = 0
-    applications, target = clean(raw)
-    assert len(applications) == 2
-    assert applications[0]["home"] == "rent"
-    assert applications[0]["income"] == 0
+@pytest.mark.parametrize(
+    ("column", "values", "reason"),
+    [
+        ("age", [30, 300, 50], "age: 300.0 outside 0 to 120"),
+        ("age", [30, 40.5, 50], "age: 40.5 not a whole number"),
+        ("age", ["30", "old", "50"], "age: 'old' is not a number"),
+        ("age", [30, None, 50], "age: missing"),
+        ("income", [1.5, -2, 3.0], "income: -2.0 outside 0 to 1000"),
+        ("income", [1.5, np.inf, 3.0], "income: inf outside 0 to 1000"),
+        ("plan", ["basic", "gold", "basic"], "plan: 'gold' not an allowed category"),
+        ("paperless", ["Yes", "maybe", "Yes"], "paperless: 'maybe' not Yes or No"),
+        ("y", ["yes", "perhaps", "no"], "y: 'perhaps' not a target class (yes or no)"),
+    ],
+)
+def test_each_broken_rule_rejects_its_row_with_the_reason(column, values, reason):
+    rows, rejected = data.check_rows(frame(**{column: values}), CONTRACT)
+    assert list(rows.index) == [0, 2]
+    assert rejected.to_dict() == {1: reason}
 
 
-def test_csv_with_a_missing_column_is_reported_by_name(tmp_path):
-    path = tmp_path / "credit.csv"
-    synthetic_credit_data(10).drop(columns=["Price"]).to_csv(path, index=False)
-    with pytest.raises(ValueError, match="missing column.*price"):
-        read_credit_csv(path)
+def test_all_reasons_of_a_row_are_given():
+    _, rejected = data.check_rows(frame(age=[30, -1, 50], plan=["basic", "gold", "basic"]), CONTRACT)
+    assert rejected[1] == "age: -1.0 outside 0 to 120; plan: 'gold' not an allowed category"
 
 
-def test_csv_round_trip(tmp_path):
-    path = tmp_path / "credit.csv"
-    synthetic_credit_data(10).to_csv(path, index=False)
-    applications, _ = clean(read_credit_csv(path))
-    assert list(applications[0]) == FEATURE_COLUMNS
+def test_booleans_stored_as_booleans_are_read_as_the_contracts_words():
+    rows, rejected = data.check_rows(frame(paperless=[True, False, True]), CONTRACT)
+    assert rejected.empty and list(rows["paperless"]) == ["Yes", "No", "Yes"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("", "empty file"),
+        ("age,income,plan,paperless,y\n", "no rows, only a header"),
+        ("age,age,plan,paperless,y\n1,2,basic,Yes,no\n", "named twice: age"),
+        ("age,plan,paperless,y\n1,basic,Yes,no\n", "missing column(s) income"),
+        (b"age\xff,income\n", "not UTF-8 text"),
+    ],
+)
+def test_unreadable_files_are_refused_in_one_line(tmp_path, content, message):
+    path = tmp_path / "data.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(data.DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
+        data.read_for_contract(path, CONTRACT)
+    assert "\n" not in str(error.value)
+
+
+def test_a_directory_is_not_a_data_file(tmp_path):
+    with pytest.raises(data.DataError, match="not a file"):
+        data.read_csv(tmp_path)
+
+
+def test_the_training_data_keeps_the_contract_and_splits_both_classes():
+    contract = load()
+    rows, rejected = data.check_rows(data.training_data(contract), contract)
+    assert rejected.empty
+    train, validation = data.split(rows, contract, seed=42)
+    assert len(validation) == pytest.approx(len(rows) / 5, abs=1)
+    for part in (train, validation):
+        assert set(data.target_values(part, contract)) == {0, 1}

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from credit_scoring import settings
-from credit_scoring.policy import DecisionPolicy, load_policy
+from scoring import settings
+from scoring.policy import DecisionPolicy, load_policy
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 MODEL_NAME = {{ cookiecutter.model_name | tojson }}
 SERVICE_NAME = {{ cookiecutter.service_name | tojson }}
 FRAMEWORK = {{ cookiecutter.framework | tojson }}
+# The CSV the model is trained on by default ("": the built-in use case's synthetic sample).
+DATA_PATH = {{ cookiecutter.data_path | tojson }}
 
 # Serve-time overrides: {{ cookiecutter.__env_prefix }}DECLINE_THRESHOLD and friends (see policy.py).
 ENV_PREFIX = {{ cookiecutter.__env_prefix | tojson }}

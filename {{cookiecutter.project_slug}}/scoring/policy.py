@@ -11,8 +11,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from credit_scoring import settings
-from credit_scoring.schema import Decision
+from scoring import settings
+from scoring.schema import Decision
 
 Threshold = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

@@ -1,0 +1,153 @@
+"""The answers' checks, run before cookiecutter creates or renders anything.
+
+Cookiecutter runs hooks/pre_gen_project.py only once it has created the project folder, and deletes
+that folder if the hook fails: with `-o new-folder project_slug=..` that folder was the user's current
+directory. It also renders every answer given on the command line or in an answers file as Jinja
+before any hook runs, so a label could run a shell command. A Jinja extension is the one piece of a
+template that cookiecutter loads earlier: each time it builds its Jinja environment, before it
+prompts and again before it generates. `cookiecutter.json` names this one under `_extensions`.
+
+Each problem is one line naming the field; all of them are reported at once.
+"""
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+from cookiecutter.exceptions import FailedHookException
+from jinja2.ext import Extension
+
+TEMPLATE_DEFAULTS = json.loads((Path(__file__).resolve().parent / "cookiecutter.json").read_text(encoding="utf-8"))
+# BentoML tag names: lowercase letters, digits, '_', '-' and '.', starting and ending alphanumeric.
+BENTOML_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
+# Also a Kubernetes (DNS-1035) name once '_' becomes '-', and an environment variable prefix.
+SERVICE_NAME = re.compile(r"[a-z](?:[a-z0-9_]{0,61}[a-z0-9])?")
+THRESHOLD = re.compile(r"[0-9]*\.?[0-9]+")  # ASCII digits only: float() also reads "٠.٣"
+PYTHON_VERSION = re.compile(r"3\.1[1-3]")  # the pinned numpy needs 3.11 or newer
+DOCKER_IMAGE = re.compile(r"[a-z0-9][\w.:/@-]*")
+JINJA = re.compile(r"{{|{%|{#|}}|%}|#}")
+
+
+class InvalidAnswers(FailedHookException):
+    """Cookiecutter's command line prints this exception type as a plain message, without a traceback."""
+
+
+class CheckAnswers(Extension):
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        answers = _answers_being_loaded(environment)
+        if answers is None:
+            return
+        problems = unsafe_answers(answers)
+        if not problems and all(not JINJA.search(str(answers.get(key, ""))) for key in _text_fields()):
+            problems = answer_problems(answers)  # every answer is final: check them all, together
+            if not problems and answers.get("data_path"):
+                # Relative to where cookiecutter was run: it has not yet moved into the template folder.
+                answers["data_path"] = str(Path(answers["data_path"]).expanduser().resolve())
+        if problems:
+            raise InvalidAnswers("\n".join(f"ERROR: {problem}" for problem in problems))
+
+
+def _answers_being_loaded(environment) -> dict | None:
+    """The answers cookiecutter is building `environment` for.
+
+    Cookiecutter passes them to the environment's constructor (ExtensionLoaderMixin.__init__) but
+    does not keep them on it, so they are read from that constructor's frame."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_locals.get("self") is environment and isinstance(frame.f_locals.get("context"), dict):
+            return frame.f_locals["context"].get("cookiecutter")
+        frame = frame.f_back
+    return None
+
+
+def _text_fields() -> list[str]:
+    return [key for key, value in TEMPLATE_DEFAULTS.items() if not key.startswith("_") and isinstance(value, str)]
+
+
+def unsafe_answers(answers: dict) -> list[str]:
+    """Answers cookiecutter must not render: Jinja syntax, control characters, or not text at all
+    (an answers file's unquoted yes/no/1 is read by YAML as a boolean or a number)."""
+    problems = []
+    for field in _text_fields():
+        value = answers.get(field, "")
+        if value == TEMPLATE_DEFAULTS[field]:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            problems.append(f"{field}: {value!r} is not text; in an answers file, quote it ({field}: \"{value}\")")
+        elif JINJA.search(str(value)):
+            problems.append(f"{field}: must not contain Jinja syntax ({{{{, {{%, {{#): answers are text, not templates")
+        elif any(ord(character) < 32 or 127 <= ord(character) < 160 for character in str(value)):
+            problems.append(f"{field}: must not contain control characters such as a line break")
+    return problems
+
+
+def answer_problems(answers: dict) -> list[str]:
+    checks = (name_problems, data_problems, threshold_problems, label_problems, format_problems)
+    return [problem for check in checks for problem in check(answers)]
+
+
+def name_problems(answers: dict) -> list[str]:
+    problems = [
+        f"{field}: {answers[field]!r} is not a valid BentoML name "
+        "(1-63 lowercase letters, digits, '_', '-' or '.', starting and ending with a letter or digit)"
+        for field in ("project_slug", "model_name")
+        if not BENTOML_NAME.fullmatch(answers[field])
+    ]
+    if not SERVICE_NAME.fullmatch(answers["service_name"]):
+        problems.append(
+            f"service_name: {answers['service_name']!r} must be 1-63 lowercase letters, digits or '_', "
+            "starting with a letter (it also names the Kubernetes objects and the environment variables)"
+        )
+    return problems
+
+
+def data_problems(answers: dict) -> list[str]:
+    needs_data = ("target_column", "positive_class", "exclude_columns")
+    if not answers["data_path"]:
+        return [f"{field}: only used with data_path (a CSV to train on)" for field in needs_data if answers[field]]
+    path = Path(answers["data_path"]).expanduser()
+    if not path.is_file():
+        return [f"data_path: {answers['data_path']}: {'not a file' if path.exists() else 'no such file'}"]
+    return [f"{field}: required with data_path" for field in needs_data[:2] if not answers[field].strip()]
+
+
+def threshold_problems(answers: dict) -> list[str]:
+    thresholds, problems = {}, []
+    for field in ("decline_threshold", "maybe_threshold"):
+        text = str(answers[field]).strip()
+        if not THRESHOLD.fullmatch(text):
+            problems.append(f"{field}: {text!r} is not a number such as 0.5")
+            continue
+        thresholds[field] = float(text)
+        if not (math.isfinite(thresholds[field]) and 0 < thresholds[field] < 1):
+            problems.append(f"{field}: {text} must be between 0 and 1 (exclusive)")
+    if not problems and thresholds["maybe_threshold"] >= thresholds["decline_threshold"]:
+        problems.append(
+            f"maybe_threshold: {answers['maybe_threshold']} must be lower than "
+            f"decline_threshold ({answers['decline_threshold']})"
+        )
+    return problems
+
+
+def label_problems(answers: dict) -> list[str]:
+    problems, seen = [], {}
+    for field in ("declined_label", "maybe_label", "approved_label"):
+        label = answers[field].strip()
+        if not label:
+            problems.append(f"{field}: must not be empty")
+        elif label in seen:
+            problems.append(f"{field}: {label!r} is already the {seen[label]}; the three labels must differ")
+        seen.setdefault(label, field)
+    return problems
+
+
+def format_problems(answers: dict) -> list[str]:
+    problems = []
+    if not PYTHON_VERSION.fullmatch(answers["python_version"]):
+        problems.append(f"python_version: {answers['python_version']!r} must be 3.11, 3.12 or 3.13 (the pinned numpy)")
+    if not DOCKER_IMAGE.fullmatch(answers["docker_image"]):
+        problems.append(f"docker_image: {answers['docker_image']!r} is not an image reference (e.g. registry/name:tag)")
+    return problems

@@ -1,1 +1,0 @@
-"""Credit-risk scoring: data preparation, model store access and the decision policy."""

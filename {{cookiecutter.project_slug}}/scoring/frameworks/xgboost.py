@@ -1,0 +1,17 @@
+"""XGBoost gradient-boosted trees, saved as a booster with bentoml.xgboost."""
+
+import bentoml
+import numpy as np
+import xgboost as xgb
+
+BENTOML_MODULE = bentoml.xgboost
+
+
+def fit(features: np.ndarray, target: np.ndarray, seed: int) -> xgb.Booster:
+    model = xgb.XGBClassifier(n_estimators=150, learning_rate=0.1, max_depth=3, min_child_weight=1, random_state=seed)
+    # The booster alone: serving it needs neither scikit-learn nor the classifier wrapper.
+    return model.fit(features, target).get_booster()
+
+
+def predict_proba(model: xgb.Booster, features: np.ndarray) -> np.ndarray:
+    return model.inplace_predict(features)  # a binary:logistic booster predicts the positive-class probability

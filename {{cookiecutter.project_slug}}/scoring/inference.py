@@ -1,0 +1,156 @@
+"""Inferring a data contract from a CSV.
+
+pandas reads the file and pandera infers each column's type, whether it has missing values and its
+range (pandera.infer_schema); the rules below only decide what kind of input each column makes:
+numbers stay numbers (integer when every value is whole), text with two yes/no-like values is a
+boolean, other text with few distinct values a category; text that is nearly unique (names, ids),
+has too many values, or columns with a single value are left out, each with a note saying why.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from scoring.contract import Contract, ContractError, FieldSpec, Target
+from scoring.data import read_csv
+
+MAX_CATEGORIES = 50  # more distinct values than this make a poor one-hot feature: left out, with a note
+ID_LIKE_SHARE = 0.5  # text with at least this share of distinct values identifies rows rather than describes them
+MIN_CLASS_ROWS = 10  # fewer rows of a target class than this cannot be learned from (or validated on)
+BOOLEAN_WORDS = [("yes", "no"), ("true", "false"), ("y", "n"), ("t", "f")]
+
+
+Inferred = tuple[Contract, list[str]]  # the contract, and notes on what was left out and why
+
+
+def infer_from_csv(path: str | Path, target: str, positive_class: str, exclude: list[str] = ()) -> Inferred:
+    """The contract of the CSV at `path`."""
+    frame = read_csv(path, text_columns=[target])
+    for column in frame.columns[frame.dtypes.map(pd.api.types.is_bool_dtype)]:  # keep the data's own spelling
+        frame[column] = read_csv(path, text_columns=[column])[column]
+    return infer(frame, target, positive_class, exclude, source=Path(path).name)
+
+
+def infer(frame: pd.DataFrame, target: str, positive_class: str, exclude: list[str] = (), source="data") -> Inferred:
+    if missing := [column for column in [target, *exclude] if column not in frame.columns]:
+        columns = ", ".join(frame.columns)
+        raise ContractError(f"{source}: no column {', '.join(map(repr, missing))} (its columns: {columns})")
+    labels = frame[target].dropna().astype("string")
+    unlabelled = len(frame) - len(labels)
+    notes = [f"{unlabelled} rows without a {target} value are ignored"] if unlabelled else []
+    negative_class = _negative_class(labels, target, positive_class, source)
+    features = frame.loc[labels.index].drop(columns=[target, *exclude])
+    excluded = dict.fromkeys(exclude, "excluded when the contract was inferred")
+    fields = {}
+    for name, column in pa.infer_schema(features).columns.items():
+        spec = _field(features[name], column)
+        if isinstance(spec, FieldSpec):
+            fields[name] = spec
+        else:
+            excluded[name] = spec
+            notes.append(f"{name} left out: {spec}")
+    if not fields:
+        raise ContractError(f"{source}: no column is usable as an input ({'; '.join(notes)})")
+    return Contract(
+        description=f"Inferred from {source} ({len(labels):,} rows).",
+        target=Target(column=target, positive_class=positive_class, negative_class=negative_class),
+        fields=fields,
+        excluded=excluded,
+        example=_typical_record(features[list(fields)], fields),
+    ), notes
+
+
+def _negative_class(labels: pd.Series, target: str, positive_class: str, source: str) -> str:
+    counts = labels.value_counts()
+    classes = ", ".join(map(repr, sorted(counts.index)[:10])) + (", ..." if len(counts) > 10 else "")
+    if len(counts) != 2:
+        raise ContractError(f"{source}: target {target!r} needs exactly 2 values, found {len(counts)}: {classes}")
+    if positive_class not in counts:
+        raise ContractError(f"{source}: positive class {positive_class!r} is not a value of {target!r} ({classes})")
+    if counts.min() < MIN_CLASS_ROWS:
+        rare = f"{target} = {counts.idxmin()!r}"
+        raise ContractError(f"{source}: only {counts.min()} rows of {rare}; at least {MIN_CLASS_ROWS} are needed")
+    return next(label for label in counts.index if label != positive_class)
+
+
+def _field(values: pd.Series, inferred: pa.Column) -> FieldSpec | str:
+    """The field a column makes, or why it makes none."""
+    present = values.dropna()
+    distinct = present.nunique()
+    if distinct == 0:
+        return "it has no values"
+    if distinct == 1:
+        return f"it has a single value ({present.iloc[0]!r})"
+    missing = f"{len(values) - len(present):,} of {len(values):,} missing" if inferred.nullable else "none missing"
+    if pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present):
+        low, high = float(present.min()), float(present.max())
+        whole = bool((present % 1 == 0).all())
+        minimum, maximum = _widened(low, high)
+        return FieldSpec(
+            kind="integer" if whole else "number",
+            description=f"Observed {low:g} to {high:g}; {missing}.",
+            nullable=inferred.nullable,
+            minimum=minimum,
+            maximum=maximum,
+        )
+    words = sorted(present.astype("string").unique(), key=str)
+    by_lower = {word.lower(): word for word in words}
+    for true_word, false_word in BOOLEAN_WORDS:
+        if len(by_lower) == 2 == len(words) and by_lower.keys() == {true_word, false_word}:
+            return FieldSpec(
+                kind="boolean",
+                description=f"{by_lower[true_word]} or {by_lower[false_word]}; {missing}.",
+                nullable=inferred.nullable,
+                true_value=by_lower[true_word],
+                false_value=by_lower[false_word],
+            )
+    if distinct <= MAX_CATEGORIES:
+        return FieldSpec(
+            kind="category", description=f"{distinct} values; {missing}.", nullable=inferred.nullable, categories=words
+        )
+    if distinct >= ID_LIKE_SHARE * len(present):
+        return f"it looks like an identifier ({distinct:,} distinct values in {len(present):,} rows)"
+    return f"too many distinct values for a category ({distinct:,}; list them in contract.yaml to use it)"
+
+
+def _widened(low: float, high: float) -> tuple[int | float, int | float]:
+    """Bounds that catch typos and unit mix-ups, not unusual values: the observed range widened by its
+    width on each side, never below 0 for data that has no negative value."""
+    width = high - low
+    minimum = 0 if low >= 0 else low - width
+    return _round(minimum, down=True), _round(high + width, down=False)
+
+
+def _round(value: float, down: bool) -> int | float:
+    """`value` rounded outward to two significant digits (170 rather than 167.3)."""
+    step = 10 ** (len(str(int(abs(value)))) - 2) if abs(value) >= 10 else 0.1 if abs(value) >= 1 else 0.01
+    rounded = round((value // step if down else -(-value // step)) * step, 2)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def _typical_record(features: pd.DataFrame, fields: dict[str, FieldSpec]) -> dict:
+    """The real row closest to typical: numbers near their median, the commonest categories.
+
+    Rows with no missing value are preferred, so the documentation's example shows every field."""
+    distance = pd.Series(0.0, index=features.index)
+    for name, spec in fields.items():
+        column = features[name]
+        if spec.kind in ("integer", "number"):
+            distance += (column.rank(pct=True) - 0.5).abs().fillna(1)
+        else:
+            shares = column.map(column.value_counts(normalize=True)).astype("float64")
+            distance += (1 - shares / shares.max()).fillna(1)
+    distance += features.isna().any(axis=1) * len(fields)
+    row = features.loc[distance.idxmin()]
+    return {name: _json_value(row[name], fields[name]) for name in fields}
+
+
+def _json_value(value, spec: FieldSpec):
+    if pd.isna(value):
+        return None
+    if spec.kind == "integer":
+        return int(value)
+    if spec.kind == "number":
+        return float(value)
+    return str(value)

@@ -1,0 +1,87 @@
+"""Request and response bodies of the service, built from the data contract and validated by pydantic.
+
+Each contract field becomes a required request field: integers and numbers within their bounds
+(strict JSON types: "26" or true is no number), categories as the listed strings, booleans as
+true/false or the data's own words; null only where the contract allows missing values.
+"""
+
+import keyword
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, create_model
+
+from scoring import contract as data_contract
+
+MAX_BATCH_SIZE = 1000  # records in one batch request
+MAX_BODY_BYTES = 1024 * 1024  # a full batch of a dozen fields is about 250 kB
+
+CONTRACT = data_contract.load()
+
+
+def _annotation(spec: data_contract.FieldSpec) -> Any:
+    if spec.kind == "category":
+        annotation = Literal[tuple(spec.categories)]
+    elif spec.kind == "boolean":
+        annotation = StrictBool | Literal[spec.true_value, spec.false_value]
+    else:
+        number = int if spec.kind == "integer" else float
+        annotation = Annotated[number, Field(ge=spec.minimum, le=spec.maximum, allow_inf_nan=False)]
+    return annotation | None if spec.nullable else annotation
+
+
+def _python_name(name: str) -> str:
+    """`name` where it can be a pydantic field name, else a safe stand-in (the JSON key stays `name`)."""
+    usable = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith(("_", "model_"))
+    return name if usable and name not in dir(BaseModel) else "field_" + re.sub(r"\W", "_", name)
+
+
+def _request_model(contract: data_contract.Contract) -> type[BaseModel]:
+    fields = {
+        _python_name(name): (_annotation(spec), Field(alias=name, description=spec.description or None))
+        for name, spec in contract.fields.items()
+    }
+    config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": contract.example})
+    return create_model("Record", __config__=config, __doc__=contract.description or "One record.", **fields)
+
+
+Record = _request_model(CONTRACT)
+
+
+class Batch(BaseModel):
+    """Several records, decided on in one model call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[Record] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
+
+
+# The service receives a record's fields under their Python names; the model wants the data's names.
+ALIASES = {field.alias: python for python, field in Record.model_fields.items() if field.alias != python}
+
+
+def as_record(fields: dict[str, Any]) -> dict[str, Any]:
+    """A validated request's fields (as the API method receives them) keyed by the contract's names."""
+    if not ALIASES:
+        return fields
+    return {name: fields[ALIASES.get(name, name)] for name in CONTRACT.fields}
+
+
+try:
+    Record.model_validate(CONTRACT.example)
+except ValidationError as error:
+    problem = error.errors()[0]
+    raise data_contract.ContractError(
+        f"{data_contract.CONTRACT_PATH}: example: {problem['loc'][0]}: {problem['msg']}"
+    ) from None
+
+
+_POSITIVE = f"{CONTRACT.target.column} is {CONTRACT.target.positive_class}"
+
+
+class Decision(BaseModel):
+    """The outcome for one record."""
+
+    status: str = Field(description="Decision label derived from the probability")
+    probability: float = Field(ge=0, le=1, description=f"Predicted probability that {_POSITIVE}")
+    model: str = Field(description="Tag of the model that produced the probability")

@@ -1,0 +1,67 @@
+"""contract.yaml, and the request schema the service builds from it."""
+
+import re
+
+import pytest
+from conftest import CONTRACT
+from pydantic import ValidationError
+from records import invalid_variants, valid_variants
+
+from scoring import contract as data_contract
+from scoring.schema import Record
+
+
+def test_contract_yaml_is_valid_and_round_trips(tmp_path):
+    contract = data_contract.load()
+    (tmp_path / "contract.yaml").write_text(data_contract.dump(contract))
+    assert data_contract.load(tmp_path / "contract.yaml") == contract
+
+
+def test_the_request_schema_is_exactly_the_contracts_fields(contract):
+    schema = Record.model_json_schema()
+    assert list(schema["properties"]) == list(contract["fields"])
+    assert set(schema["required"]) == set(contract["fields"])
+    assert schema["additionalProperties"] is False
+    assert schema["example"] == contract["example"]
+
+
+VALID = valid_variants(CONTRACT)
+INVALID = {name: case for name, case in invalid_variants(CONTRACT).items() if isinstance(case[0], dict)}
+
+
+@pytest.mark.parametrize("record", VALID.values(), ids=VALID.keys())
+def test_records_at_the_edges_of_the_contract_are_valid(record):
+    Record.model_validate(record)
+
+
+@pytest.mark.parametrize(("body", "field"), INVALID.values(), ids=INVALID.keys())
+def test_records_breaking_the_contract_are_refused_naming_the_field(body, field):
+    with pytest.raises(ValidationError, match=re.escape(field)):
+        Record.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("target: [", "not valid YAML"),
+        ("{}", "target: Field required"),
+        ("target: {column: y, positive_class: no, negative_class: 'yes'}\nfields: {}\nexample: {}", "quote"),
+    ],
+)
+def test_a_broken_contract_is_reported_in_one_line(tmp_path, text, problem):
+    path = tmp_path / "contract.yaml"
+    path.write_text(text)
+    with pytest.raises(data_contract.ContractError, match=problem) as error:
+        data_contract.load(path)
+    assert "\n" not in str(error.value)
+
+
+def test_docs_section_lists_every_field(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{data_contract.README_START}\nold\n{data_contract.README_END}\nrest\n")
+    contract = data_contract.load()
+    data_contract.write_docs(contract, readme)
+    text = readme.read_text()
+    assert "old" not in text and text.endswith(f"{data_contract.README_END}\nrest\n")
+    assert all(f"| `{name}` |" in text for name in contract.fields)
+    assert "curl -X POST" in text
