@@ -15,6 +15,9 @@ USE_CASE = Path("use_cases", {{ cookiecutter.use_case | tojson }})
 TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate | tojson }} == "yes"
 KUBERNETES = {{ cookiecutter.kubernetes | tojson }} == "yes"
 PROJECT = {{ cookiecutter.project_slug | tojson }}
+# cruft runs this hook again, in a scratch folder, on every `cruft update`, `diff` and `check`: training
+# there would add a model to the user's store each time. Under cruft, training is `make train`.
+UNDER_CRUFT = {{ cookiecutter._commit is defined }}
 # Modules train.py imports; each framework adapter's library has the framework's own name.
 TRAINING_MODULES = ["bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", FRAMEWORK]
 TRAIN_LATER = f"then train with: cd {PROJECT} && pip install -r requirements.txt && python train.py"
@@ -74,8 +77,10 @@ def main() -> None:
     remove_other_adapters()
     remove_unwanted_manifests()
     write_contract()
-    if TRAIN_ON_GENERATE and train():
+    if TRAIN_ON_GENERATE and not UNDER_CRUFT and train():
         print(f"\nReady. Serve it with: cd {PROJECT} && bentoml serve   (then open http://localhost:3000)")
+    elif TRAIN_ON_GENERATE and UNDER_CRUFT:
+        print(f"\nProject created with cruft, which re-runs this hook on every update: not trained here;\n{TRAIN_LATER}")
     elif not TRAIN_ON_GENERATE:
         print(f"\nProject created; {TRAIN_LATER.removeprefix('then ')}, then: bentoml serve")
 

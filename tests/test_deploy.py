@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -64,10 +65,12 @@ def test_no_manifests_when_not_wanted(bake):
 
 def test_makefile_targets(bake):
     project = bake(train_on_generate="no")
-    commands = project.run("make", "-n", "install", "train", "serve", "test", "lint", "bench", "containerize", "deploy")
+    targets = ["install", "train", "promote", "serve", "test", "lint", "bench", "containerize", "deploy"]
+    commands = project.run("make", "-n", *targets, "TAG=credit_risk_service_model:v1")
     assert commands.stdout.splitlines() == [
         "pip install -r requirements.txt",
         "python train.py",
+        "python -m scoring.model_store promote credit_risk_service_model:v1",
         "bentoml serve",
         "python -m pytest",
         "ruff check . && ruff format --check .",
@@ -93,20 +96,42 @@ def test_ci_workflow_installs_trains_tests_and_builds(bake):
     ]
 
 
-def test_cruft_create_and_check(tmp_path):
-    """Projects made with cruft remember the template commit, so they can pull later template changes."""
+def git(*command: str, cwd: Path) -> None:
+    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *command], cwd=cwd, check=True)
+
+
+def test_cruft_update_brings_template_changes_and_keeps_the_served_model(tmp_path):
+    """cruft re-runs the post-gen hook on every update: it must not train, nor touch what the project serves."""
     template = tmp_path / "template"
     shutil.copytree(TEMPLATE_DIR, template, ignore=shutil.ignore_patterns(".git", ".venv", "*cache*", "__pycache__"))
-    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
-    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "template"]):
-        subprocess.run([*git, *command], cwd=template, check=True)
+    git("init", "-q", cwd=template)
+    git("add", "-A", cwd=template)
+    git("commit", "-qm", "template", cwd=template)
     env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml_home")}
-    answers = json.dumps({"train_on_generate": "no", "project_name": "Cruft Made"})
-    create = [sys.executable, "-m", "cruft", "create", str(template), "--no-input", "--extra-context", answers]
-    subprocess.run(create, cwd=tmp_path, env=env, check=True)
+
+    def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True, text=True)
+
+    answers = json.dumps({"project_name": "Cruft Made"})
+    created = run(sys.executable, "-m", "cruft", "create", str(template), "--no-input", "--extra-context", answers,
+                  cwd=tmp_path)  # fmt: skip
+    assert "not trained here" in created.stdout
     project = tmp_path / "cruft-made"
     assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["project_slug"] == "cruft-made"
-    check = subprocess.run(
-        [sys.executable, "-m", "cruft", "check"], cwd=project, env=env, capture_output=True, text=True
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
+    run(sys.executable, "train.py", cwd=project)
+    served = (project / "served_model.txt").read_text()
+    git("init", "-q", cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-qm", "project", cwd=project)
+
+    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text() + "\nA later template change.\n")
+    git("commit", "-qam", "a template change", cwd=template)
+    assert subprocess.run([sys.executable, "-m", "cruft", "check"], cwd=project, env=env).returncode != 0
+    run(sys.executable, "-m", "cruft", "update", "--skip-apply-ask", cwd=project)
+
+    assert "A later template change." in (project / "README.md").read_text()
+    assert (project / "served_model.txt").read_text() == served
+    models = json.loads(run(sys.executable, "-m", "bentoml", "models", "list", "-o", "json", cwd=project).stdout)
+    assert [model["tag"] for model in models] == [served.strip()], "the update trained nothing"
+    assert run(sys.executable, "-m", "cruft", "check", cwd=project).returncode == 0

@@ -1,5 +1,6 @@
 """Generated projects, trained by the post-gen hook, served for real and built into a bento."""
 
+import os
 import sys
 import tarfile
 
@@ -71,6 +72,36 @@ def test_bentoml_build_packs_code_contract_model_and_dockerfile(bake, tmp_path):
     pinned = yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]
     assert set(pinned) <= set(requirements.split()), "the bento installs the versions the model was trained with"
     assert not [name for name in members if name.startswith(("src/tests", "src/use_cases"))]
+
+
+def test_two_projects_sharing_a_store_and_a_model_name_each_serve_their_own_model(cookies, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "shared_home"))
+    first, second = (cookies.bake(extra_context={"project_name": name, "model_name": "shared_model"}).project_path
+                     for name in ("First Desk", "Second Desk"))  # fmt: skip
+    env = {**os.environ}
+    assert served_tag_of(first) != served_tag_of(second)
+    with running_service(first, env) as url:
+        assert classify(url, yaml.safe_load((first / "contract.yaml").read_text())["example"]).json()["model"] == (
+            served_tag_of(first)
+        )
+
+
+def served_tag_of(project_dir) -> str:
+    return (project_dir / "served_model.txt").read_text().strip()
+
+
+def test_training_serves_the_new_model_and_promote_rolls_back(bake):
+    project = bake(project_name="Rollback Desk")
+    first = served_tag_of(project.path)
+    project.run(sys.executable, "train.py", "--seed", "7")
+    second = served_tag_of(project.path)
+    assert second != first and second.startswith("rollback_desk_model:")
+    project.run("make", "promote", f"TAG={first}")
+    assert served_tag_of(project.path) == first
+    refused = project.run("make", "promote", "TAG=rollback_desk_model:nosuchversion", check=False)
+    assert refused.returncode != 0 and "is not in the BentoML model store" in refused.stderr
+    with running_service(project.path, project.env) as url:
+        assert classify(url, project.contract["example"]).json()["model"] == first
 
 
 @pytest.mark.parametrize("answers", [{}, CUSTOM], ids=["default", "custom"])

@@ -11,19 +11,23 @@ from scoring.body_limit import BodySizeLimit
 from scoring.policy import load_policy
 from scoring.schema import CONTRACT, MAX_BODY_BYTES, Batch, Decision, Record, as_record
 
-# Validated at import: a bad override (e.g. {PREFIX}DECLINE_THRESHOLD=2) stops `bentoml serve` at once.
+# Checked at import, so that `bentoml serve` stops at once with a message naming the problem (a failure
+# in a worker's __init__ makes BentoML restart the worker for ever): a bad override such as
+# {PREFIX}DECLINE_THRESHOLD=2, a served model missing from the store (BentoML would look for it on
+# BentoCloud), or a model trained on another contract.yaml.
 POLICY = load_policy()
+SERVED_MODEL = model_store.served_model()
+if model_store.trained_contract(SERVED_MODEL).signature() != CONTRACT.signature():
+    raise SystemExit(f"{SERVED_MODEL.tag} was trained on another contract.yaml: retrain with python train.py")
 decision_log = logging.getLogger("bentoml.decisions")
 
 
 @bentoml.service(name=settings.SERVICE_NAME)
 class Decisions:
-    bento_model = bentoml.models.BentoModel(f"{settings.MODEL_NAME}:latest")
+    bento_model = bentoml.models.BentoModel(SERVED_MODEL.tag)
 
     def __init__(self) -> None:
         self.scorer = model_store.load(self.bento_model)
-        if self.scorer.contract != CONTRACT:
-            raise RuntimeError(f"{self.scorer.tag} was trained on another contract.yaml: retrain (python train.py)")
         # Long-lived from here on (BentoML, the model): full collections walking them stalled every request
         # ~150 ms every second or two under load. Frozen, the garbage collector skips them.
         gc.freeze()

@@ -13,6 +13,7 @@ from sklearn.metrics import roc_auc_score
 from scoring import data, model_store, settings
 from scoring.contract import ContractError, load
 from scoring.features import FeatureEncoder
+from scoring.model_store import SERVED_MODEL_FILE
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,6 +23,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
     parser.add_argument("--model-name", default=settings.MODEL_NAME, help="model store name (default: %(default)s)")
     parser.add_argument("--drop-invalid", action="store_true", help="train without the rows that break the contract")
+    parser.add_argument(
+        "--no-promote", action="store_true", help=f"save the model without serving it ({SERVED_MODEL_FILE.name})"
+    )
     return parser.parse_args(argv)
 
 
@@ -73,9 +77,12 @@ def main(argv: list[str] | None = None) -> int:
             "maybe_threshold": settings.MAYBE_THRESHOLD,
             "package_versions": installed_versions(),
         },
-        labels={"framework": settings.FRAMEWORK, "service": settings.SERVICE_NAME},
+        labels={"project": settings.PROJECT_SLUG, "service": settings.SERVICE_NAME, "framework": settings.FRAMEWORK},
     )
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): validation AUC {auc:.3f} on {len(validation)} rows")
+    if not args.no_promote:
+        model_store.promote(str(bento_model.tag))
+        print(f"Serving it from now on ({SERVED_MODEL_FILE.name}); bentoml build packs it")
     return 0
 
 

@@ -95,6 +95,11 @@ class Contract(BaseModel):
             raise ValueError("example must have exactly one value for each field")
         return self
 
+    def signature(self) -> dict:
+        """What a trained model depends on: the target and the fields' rules (not descriptions or the example)."""
+        fields = {name: spec.model_dump(exclude={"description"}) for name, spec in self.fields.items()}
+        return {"target": self.target.model_dump(), "fields": fields}
+
     @property
     def columns(self) -> list[str]:
         """The columns a data file must have: the fields, then the target."""

@@ -1,5 +1,14 @@
-"""Saving and loading the scorer (contract + model) through the BentoML model store."""
+"""Saving and loading the scorer (contract + model) through the BentoML model store, and which
+model this project serves.
 
+The served model is one exact tag, kept in served_model.txt (commit it: it says what the code serves).
+`python train.py` saves a new model and makes it the served one; `python -m scoring.model_store promote
+<tag>` serves another model already in the store (a rollback). Nothing else changes it: not a template
+update, not another project's training (each project has its own model name).
+"""
+
+import os
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -7,7 +16,9 @@ from typing import Any
 import bentoml
 import numpy as np
 
-from scoring.contract import Contract
+from scoring import settings
+from scoring.contract import PROJECT_DIR, Contract
+from scoring.contract import load as load_contract
 from scoring.features import FeatureEncoder
 from scoring.frameworks import {{ cookiecutter.framework }} as framework
 
@@ -51,7 +62,52 @@ def save(scorer: Scorer, name: str, metadata: dict, labels: dict) -> bentoml.Mod
 
 def load(bento_model: bentoml.Model) -> Scorer:
     return Scorer(
-        contract=Contract.model_validate(bento_model.custom_objects["contract"]),
-        model=framework.BENTOML_MODULE.load_model(bento_model),
+        contract=trained_contract(bento_model),
+        model=framework.load(bento_model),
         tag=str(bento_model.tag),
     )
+
+
+def trained_contract(bento_model: bentoml.Model) -> Contract:
+    return Contract.model_validate(bento_model.custom_objects["contract"])
+
+
+SERVED_MODEL_FILE = PROJECT_DIR / "served_model.txt"
+# Serves another tag without touching served_model.txt: the tests' throw-away models, a one-off check.
+TAG_OVERRIDE = f"{settings.ENV_PREFIX}MODEL_TAG"
+
+
+def served_tag() -> str:
+    if tag := os.environ.get(TAG_OVERRIDE, "").strip():
+        return tag
+    return SERVED_MODEL_FILE.read_text(encoding="utf-8").strip() if SERVED_MODEL_FILE.exists() else ""
+
+
+def served_model() -> bentoml.Model:
+    """The served model from the local store; if it is missing, SystemExit says which and what to do."""
+    tag = served_tag()
+    if not tag:
+        raise SystemExit(f"no model to serve: {SERVED_MODEL_FILE.name} is missing; train one with: python train.py")
+    try:
+        return bentoml.models.get(tag)
+    except (bentoml.exceptions.NotFound, ValueError):
+        raise SystemExit(
+            f"model {tag} ({SERVED_MODEL_FILE.name}) is not in the BentoML model store; "
+            "train one with: python train.py (or bentoml models import it)"
+        ) from None
+
+
+def promote(tag: str) -> bentoml.Model:
+    """Make `tag` (a model of this project in the local store) the served model."""
+    os.environ[TAG_OVERRIDE] = tag
+    bento_model = served_model()
+    if trained_contract(bento_model).signature() != load_contract().signature():
+        raise SystemExit(f"{bento_model.tag} was trained on another contract.yaml; retrain instead: python train.py")
+    SERVED_MODEL_FILE.write_text(f"{bento_model.tag}\n", encoding="utf-8")
+    return bento_model
+
+
+if __name__ == "__main__":  # python -m scoring.model_store promote <tag>
+    if len(sys.argv) != 3 or sys.argv[1] != "promote":
+        sys.exit("usage: python -m scoring.model_store promote <name:version>")
+    print(f"serving {promote(sys.argv[2]).tag} (written to {SERVED_MODEL_FILE.name})")

@@ -1,4 +1,4 @@
-"""The decision rule: default probability -> status label.
+"""The decision rule: probability -> status label.
 
 Thresholds and labels default to the answers given at generation (settings.py) and can be
 overridden at serve time with environment variables named after settings.ENV_PREFIX, e.g.

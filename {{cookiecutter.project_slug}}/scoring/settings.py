@@ -1,5 +1,6 @@
 """Answers given when this project was generated from the template."""
 
+PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 MODEL_NAME = {{ cookiecutter.model_name | tojson }}
 SERVICE_NAME = {{ cookiecutter.service_name | tojson }}
 FRAMEWORK = {{ cookiecutter.framework | tojson }}

@@ -8,6 +8,9 @@ import yaml
 from examples import validation_records
 from live_service import band_examples, running_service
 
+from scoring import settings
+from scoring.model_store import TAG_OVERRIDE
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # contract.yaml as plain data, as a client of the service would read it.
 CONTRACT = yaml.safe_load((PROJECT_DIR / "contract.yaml").read_text(encoding="utf-8"))
@@ -20,9 +23,11 @@ def contract() -> dict:
 
 @pytest.fixture(scope="session")
 def serve_env(tmp_path_factory) -> dict[str, str]:
-    """Environment with a throw-away BENTOML_HOME holding a freshly trained model."""
-    env = {**os.environ, "BENTOML_HOME": str(tmp_path_factory.mktemp("bentoml_home"))}
-    subprocess.run([sys.executable, "train.py"], cwd=PROJECT_DIR, env=env, check=True)
+    """Environment with a throw-away BENTOML_HOME holding a freshly trained model, served by tag:
+    the project's own served_model.txt (and model store) is not touched."""
+    home = str(tmp_path_factory.mktemp("bentoml_home"))
+    env = {**os.environ, "BENTOML_HOME": home, TAG_OVERRIDE: f"{settings.MODEL_NAME}:latest"}
+    subprocess.run([sys.executable, "train.py", "--no-promote"], cwd=PROJECT_DIR, env=env, check=True)
     return env
 
 

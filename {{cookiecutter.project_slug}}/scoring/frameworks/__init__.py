@@ -1,8 +1,11 @@
-"""Framework adapters. Each module here offers the same three things:
+"""Framework adapters. Each module here offers the same four things:
 
-- ``BENTOML_MODULE``: the ``bentoml.<framework>`` module that saves and loads the model;
-- ``fit(features, target, seed)``: train on the vectorized features, return what is saved;
-- ``predict_proba(model, features)``: the default probability of each row of a loaded model.
+- ``BENTOML_MODULE``: the ``bentoml.<framework>`` module that saves the model;
+- ``fit(features, target, seed)``: train on the encoded features (NaN = missing), return what is saved;
+- ``load(bento_model)``: the saved model, set up to serve: one thread per model call, since a row takes
+  microseconds and the default of a thread per core spent more time waking threads than predicting
+  (and made throughput swing with any other load on the machine);
+- ``predict_proba(model, features)``: the probability of the positive class for each row.
 
 The project uses one of them (settings.FRAMEWORK); model_store.py is the only importer.
 """

@@ -12,5 +12,9 @@ def fit(features: np.ndarray, target: np.ndarray, seed: int) -> CatBoostClassifi
     return model.fit(features, target)
 
 
+def load(bento_model: bentoml.Model) -> CatBoostClassifier:
+    return BENTOML_MODULE.load_model(bento_model)
+
+
 def predict_proba(model: CatBoostClassifier, features: np.ndarray) -> np.ndarray:
-    return model.predict_proba(features)[:, 1]
+    return model.predict_proba(features, thread_count=1)[:, 1]

@@ -12,5 +12,9 @@ def fit(features: np.ndarray, target: np.ndarray, seed: int) -> lgb.Booster:
     return model.fit(features, target).booster_
 
 
+def load(bento_model: bentoml.Model) -> lgb.Booster:
+    return BENTOML_MODULE.load_model(bento_model)
+
+
 def predict_proba(model: lgb.Booster, features: np.ndarray) -> np.ndarray:
-    return model.predict(features)  # a binary booster predicts the positive-class probability
+    return model.predict(features, num_threads=1)  # a binary booster predicts the positive-class probability

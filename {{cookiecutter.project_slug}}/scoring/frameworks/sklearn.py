@@ -3,6 +3,7 @@
 import bentoml
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 BENTOML_MODULE = bentoml.sklearn
 
@@ -10,6 +11,11 @@ BENTOML_MODULE = bentoml.sklearn
 def fit(features: np.ndarray, target: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
     model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_depth=3, random_state=seed)
     return model.fit(features, target)
+
+
+def load(bento_model: bentoml.Model) -> HistGradientBoostingClassifier:
+    threadpool_limits(limits=1, user_api="openmp")  # for the whole process: its predictions use OpenMP
+    return BENTOML_MODULE.load_model(bento_model)
 
 
 def predict_proba(model: HistGradientBoostingClassifier, features: np.ndarray) -> np.ndarray:

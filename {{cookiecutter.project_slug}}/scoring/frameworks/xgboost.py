@@ -13,5 +13,11 @@ def fit(features: np.ndarray, target: np.ndarray, seed: int) -> xgb.Booster:
     return model.fit(features, target).get_booster()
 
 
+def load(bento_model: bentoml.Model) -> xgb.Booster:
+    booster = BENTOML_MODULE.load_model(bento_model)
+    booster.set_param({"nthread": 1})
+    return booster
+
+
 def predict_proba(model: xgb.Booster, features: np.ndarray) -> np.ndarray:
     return model.inplace_predict(features)  # a binary:logistic booster predicts the positive-class probability
