@@ -2,12 +2,18 @@
 
 python train.py                    # the data the project was generated from (or the use case's synthetic sample)
 python train.py --data new.csv     # other data in the same layout (contract.yaml)
+
+Nothing is saved unless the data keeps the contract and the model beats the quality floor: any
+problem is one line on stderr, and exit code 2.
 """
 
 import argparse
+import re
 import sys
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
+import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from scoring import data, model_store, settings
@@ -16,13 +22,41 @@ from scoring.features import FeatureEncoder
 from scoring.model_store import SERVED_MODEL_FILE
 
 
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own prints the usage too
+        self.exit(2, f"error: {message} (see python train.py --help)\n")
+
+
+def within(low: float, high: float, kind: type = int):
+    """An argparse type: a `kind` number from `low` to `high`."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not between {low:,} and {high:,}")
+        return value
+
+    return parse
+
+
+def model_name(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a BentoML name (lowercase letters, digits, '_', '-', '.')")
+    return text
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", metavar="CSV", help=f"training data (default: {settings.DATA_PATH or 'synthetic'})")
-    parser.add_argument("--rows", type=int, default=5000, help="rows of synthetic data (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
-    parser.add_argument("--model-name", default=settings.MODEL_NAME, help="model store name (default: %(default)s)")
+    parser.add_argument("--rows", type=within(100, 1_000_000), default=5000, help="synthetic rows (%(default)s)")
+    parser.add_argument("--seed", type=within(0, 2**32 - 1), default=42, help="random seed (%(default)s)")
+    parser.add_argument("--model-name", type=model_name, default=settings.MODEL_NAME, help="name in the store")
     parser.add_argument("--drop-invalid", action="store_true", help="train without the rows that break the contract")
+    parser.add_argument("--min-auc", type=within(0, 1, float), default=0.6, help="quality floor (%(default)s)")
+    parser.add_argument("--force", action="store_true", help="save the model even below the quality floor")
     parser.add_argument(
         "--no-promote", action="store_true", help=f"save the model without serving it ({SERVED_MODEL_FILE.name})"
     )
@@ -46,31 +80,56 @@ def installed_versions() -> dict[str, str]:
     return versions
 
 
+class Refused(Exception):
+    """Training stops: the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class Trained:
+    scorer: model_store.Scorer
+    auc: float
+    train_rows: int
+    validation: pd.DataFrame  # the held-out rows, checked and typed
+    rejected_rows: int
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        contract = load()
-        rows, rejected = data.check_rows(data.training_data(contract, args.data, args.rows, args.seed), contract)
-    except (ContractError, data.DataError) as error:
+        save_and_serve(args, train_and_validate(args))
+    except (ContractError, data.DataError, Refused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def train_and_validate(args: argparse.Namespace) -> Trained:
+    contract = load()
+    rows, rejected = data.check_rows(data.training_data(contract, args.data, args.rows, args.seed), contract)
     if len(rejected) and not args.drop_invalid:
         first = f"row {rejected.index[0]}: {rejected.iloc[0]}"
-        print(f"error: {len(rejected)} rows break contract.yaml ({first}); fix or --drop-invalid them", file=sys.stderr)
-        return 2
+        raise Refused(f"{len(rejected)} rows break contract.yaml ({first}); fix them, or --drop-invalid")
+    data.check_classes(rows, contract)
     train, validation = data.split(rows, contract, args.seed)
     encoder = FeatureEncoder(contract)
     scorer = model_store.fit(contract, encoder.encode_frame(train), data.target_values(train, contract), args.seed)
     auc = float(roc_auc_score(data.target_values(validation, contract), scorer.score_frame(validation)))
+    if auc < args.min_auc and not args.force:
+        raise Refused(f"validation AUC {auc:.3f} is below the quality floor {args.min_auc}: nothing saved "
+                      "(better data, or --min-auc / --force)")  # fmt: skip
+    return Trained(scorer, auc, len(train), validation, len(rejected))
 
+
+def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
+    contract, auc = trained.scorer.contract, trained.auc
     bento_model = model_store.save(
-        scorer,
+        trained.scorer,
         args.model_name,
         metadata={
             "validation_auc": round(auc, 4),
-            "train_rows": len(train),
-            "validation_rows": len(validation),
-            "rejected_rows": len(rejected),
+            "train_rows": trained.train_rows,
+            "validation_rows": len(trained.validation),
+            "rejected_rows": trained.rejected_rows,
             "data": str(args.data or settings.DATA_PATH or f"synthetic (rows={args.rows}, seed={args.seed})"),
             "target": f"{contract.target.column} = {contract.target.positive_class}",
             "decline_threshold": settings.DECLINE_THRESHOLD,
@@ -79,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         },
         labels={"project": settings.PROJECT_SLUG, "service": settings.SERVICE_NAME, "framework": settings.FRAMEWORK},
     )
-    print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): validation AUC {auc:.3f} on {len(validation)} rows")
+    rows = len(trained.validation)
+    print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): validation AUC {auc:.3f} on {rows} rows")
     if not args.no_promote:
         model_store.promote(str(bento_model.tag))
         print(f"Serving it from now on ({SERVED_MODEL_FILE.name}); bentoml build packs it")
-    return 0
 
 
 if __name__ == "__main__":

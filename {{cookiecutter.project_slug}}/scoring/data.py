@@ -73,6 +73,18 @@ def check_rows(frame: pd.DataFrame, contract: Contract, with_target: bool = True
     return frame.drop(index=reasons.index), reasons
 
 
+MIN_CLASS_ROWS = 10  # fewer rows of a target class than this cannot be learned from (or validated on)
+
+
+def check_classes(frame: pd.DataFrame, contract: Contract) -> None:
+    """DataError unless each target class has at least MIN_CLASS_ROWS rows."""
+    counts = frame[contract.target.column].value_counts()
+    for label in (contract.target.positive_class, contract.target.negative_class):
+        if counts.get(label, 0) < MIN_CLASS_ROWS:
+            raise DataError(f"only {counts.get(label, 0)} rows of {contract.target.column} = {label!r}; "
+                            f"at least {MIN_CLASS_ROWS} are needed to learn and validate")  # fmt: skip
+
+
 def target_values(frame: pd.DataFrame, contract: Contract) -> np.ndarray:
     """1 where the target is the positive class, else 0."""
     return (frame[contract.target.column] == contract.target.positive_class).to_numpy(dtype=int)

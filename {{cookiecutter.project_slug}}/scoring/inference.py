@@ -13,11 +13,10 @@ import pandas as pd
 import pandera.pandas as pa
 
 from scoring.contract import Contract, ContractError, FieldSpec, Target
-from scoring.data import read_csv
+from scoring.data import MIN_CLASS_ROWS, read_csv
 
 MAX_CATEGORIES = 50  # more distinct values than this make a poor one-hot feature: left out, with a note
 ID_LIKE_SHARE = 0.5  # text with at least this share of distinct values identifies rows rather than describes them
-MIN_CLASS_ROWS = 10  # fewer rows of a target class than this cannot be learned from (or validated on)
 BOOLEAN_WORDS = [("yes", "no"), ("true", "false"), ("y", "n"), ("t", "f")]
 
 

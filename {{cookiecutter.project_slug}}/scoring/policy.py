@@ -59,11 +59,12 @@ def load_policy() -> DecisionPolicy:
     try:
         return DecisionPolicy()
     except ValidationError as error:
-        problems = "; ".join(map(_named_after_its_variable, error.errors()))
+        problems = "; ".join(map(variable_problem, error.errors()))
         raise SystemExit(f"invalid decision policy: {problems}") from None
 
 
-def _named_after_its_variable(problem: dict) -> str:
+def variable_problem(problem: dict) -> str:
+    """A pydantic-settings problem, named after the environment variable that caused it."""
     if not problem["loc"]:  # a rule across fields
         return problem["msg"]
     return f"{settings.ENV_PREFIX}{str(problem['loc'][0]).upper()}: {problem['msg']}"

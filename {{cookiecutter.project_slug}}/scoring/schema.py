@@ -3,13 +3,16 @@
 Each contract field becomes a required request field: integers and numbers within their bounds
 (strict JSON types: "26" or true is no number), categories as the listed strings, booleans as
 true/false or the data's own words; null only where the contract allows missing values.
+
+An integer may be written 26.0: JSON Schema, so the OpenAPI document, counts it as an integer, and
+clients that only have floating-point numbers write it so. 26.5 is refused.
 """
 
 import keyword
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, create_model
 
 from scoring import contract as data_contract
 
@@ -25,9 +28,16 @@ def _annotation(spec: data_contract.FieldSpec) -> Any:
     elif spec.kind == "boolean":
         annotation = StrictBool | Literal[spec.true_value, spec.false_value]
     else:
-        number = int if spec.kind == "integer" else float
-        annotation = Annotated[number, Field(ge=spec.minimum, le=spec.maximum, allow_inf_nan=False)]
+        bounds = Field(ge=spec.minimum, le=spec.maximum, allow_inf_nan=False)
+        if spec.kind == "integer":
+            annotation = Annotated[int, bounds, BeforeValidator(_whole)]  # in this order, bounds reach the schema
+        else:
+            annotation = Annotated[float, bounds]
     return annotation | None if spec.nullable else annotation
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _python_name(name: str) -> str:

@@ -49,6 +49,8 @@ def _allowed_values(spec: dict) -> dict[str, Any]:
     else:
         cast = int if spec["kind"] == "integer" else float
         allowed = {f"at {bound}": cast(spec[bound]) for bound in ("minimum", "maximum") if spec.get(bound) is not None}
+        if spec["kind"] == "integer" and spec.get("minimum") is not None:
+            allowed["written as a float"] = float(spec["minimum"])  # 26.0 is an integer in JSON Schema
     return {**allowed, "null": None} if spec.get("nullable") else allowed
 
 
@@ -57,7 +59,7 @@ def _refused_values(spec: dict) -> dict[str, Any]:
         return {"unseen category": UNEXPECTED, "number for a category": 7}
     if spec["kind"] == "boolean":
         return {"neither true nor false": UNEXPECTED, "1 for a boolean": 1}
-    refused: dict[str, Any] = {"text for a number": "12", "boolean for a number": True}
+    refused: dict[str, Any] = {"text for a number": "12", "padded text": " 12 ", "boolean for a number": True}
     if spec["kind"] == "integer":
         refused["fraction for an integer"] = 1.5
     if spec.get("minimum") is not None:

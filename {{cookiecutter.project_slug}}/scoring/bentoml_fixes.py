@@ -1,0 +1,172 @@
+"""Fixes, applied from the project, for what BentoML 1.4.40 gets wrong as a server (see the README's
+"Security and limits"). Each is reported upstream; drop it once a BentoML release fixes it.
+
+service.py calls them at import: `bentoml serve` imports it, and so does each HTTP worker, after
+BentoML has configured logging and before it builds the app and the uvicorn server.
+"""
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+import uvicorn
+import uvicorn.protocols.http.auto
+from _bentoml_impl.server.app import ServiceAppFactory
+from bentoml._internal.server.http import traffic
+from pydantic import ValidationError
+from starlette.middleware import Middleware
+
+IN_WORKER = getattr(sys.modules["__main__"].__spec__, "name", "") == "_bentoml_impl.worker.service"
+_OUTERMOST: list[tuple[object, Middleware]] = []  # (bentoml service, middleware)
+
+
+def add_outermost_middleware(service, middleware: type, **options) -> None:
+    """Like `add_asgi_middleware`, but in front of BentoML's own middleware (metrics, tracing, access
+    log, timeout, max_concurrency), which user middleware otherwise sits behind."""
+    if not _OUTERMOST:
+        bentoml_middleware = ServiceAppFactory.middlewares.fget
+
+        def middlewares(factory: ServiceAppFactory) -> list[Middleware]:
+            ours = [entry for service, entry in _OUTERMOST if service is factory.service]
+            return [*ours, *bentoml_middleware(factory)]
+
+        ServiceAppFactory.middlewares = property(middlewares)
+    _OUTERMOST.append((service, Middleware(middleware, **options)))
+
+
+def log_rejections_in_one_line() -> None:
+    """A rejected request is logged as one line: error types and field names, never the values.
+
+    BentoML logs a full traceback for each 400, whose pydantic message quotes every value of the
+    request (`input_value=...`), unknown fields included, and writes JSON keys and URL paths as they
+    come: a line break in either forged a log line."""
+    logging.getLogger("bentoml._internal.server.http_app").addFilter(_one_line_rejections)
+    logging.getLogger("uvicorn.error").propagate = False  # BentoML also routes it to root: each line twice
+    for logger in ("", "bentoml", "uvicorn.error"):
+        for handler in logging.getLogger(logger).handlers:
+            handler.addFilter(_escape_control_characters)
+
+
+def _one_line_rejections(record: logging.LogRecord) -> bool:
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, ValidationError):
+        problems = [f"{problem['type']}@{'.'.join(map(str, problem['loc']))}" for problem in error.errors()[:10]]
+        path, method = record.args if isinstance(record.args, tuple) and len(record.args) == 2 else ("?", "?")
+        record.msg, record.args = "rejected %s %s: %s", (method, path, ", ".join(problems))
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+    return True
+
+
+def _escape_control_characters(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    if any(ord(character) < 32 or 127 <= ord(character) < 160 or character in "\u2028\u2029" for character in message):
+        record.msg, record.args = json.dumps(message)[1:-1], None  # \n, \u0085...: still one line
+    return True
+
+
+def exit_with_parent() -> None:
+    """A worker stops when `bentoml serve` dies, even by kill -9: BentoML's left it serving, holding the port."""
+    if not IN_WORKER:
+        return
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):  # the kernel sends SIGTERM the moment the parent dies
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere, or should the signal be missed: notice being re-parented
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def bound_shutdown(seconds: int) -> None:
+    """On SIGTERM, wait at most `seconds` for requests in flight. BentoML sets no bound (uvicorn's
+    timeout_graceful_shutdown=None): a half-sent request held shutdown past Kubernetes' grace period."""
+    configure = uvicorn.Config.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        if kwargs.get("timeout_graceful_shutdown") is None:
+            kwargs["timeout_graceful_shutdown"] = seconds
+        configure(self, *args, **kwargs)
+
+    uvicorn.Config.__init__ = __init__
+
+
+def close_idle_connections(seconds: float) -> None:
+    """Close, with 408, connections that send no complete request head within `seconds` (of connecting,
+    or of the last answer). Neither uvicorn nor BentoML bound it: slow sockets were held for ever.
+    (A slow body is bounded by BentoML's traffic timeout.)"""
+    protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol  # h11, or httptools when installed
+
+    class HeadTimeout(protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def connection_lost(self, exc) -> None:
+            self._head_timer.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if timer := getattr(self, "_head_timer", None):
+                timer.cancel()
+            self._head_cycle = self.cycle
+            self._head_timer = self.loop.call_later(seconds, self._check)
+
+        def _check(self) -> None:
+            if self.transport.is_closing():
+                return
+            if self.cycle is self._head_cycle and (self.cycle is None or self.cycle.response_complete):
+                self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                self.transport.close()
+            else:
+                self._arm()
+
+    uvicorn.protocols.http.auto.AutoHTTPProtocol = HeadTimeout
+
+
+def cancel_request_timers() -> None:
+    """BentoML's TimeoutMiddleware never cancels the timer it starts for each request, so every request's
+    future and context (with its tracing span) lived for the whole timeout: ~20 objects a request,
+    500 MiB after 50k requests, and garbage-collector pauses of over 600 ms. Same logic, timer cancelled."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        loop = asyncio.get_running_loop()
+        started = loop.create_future()
+        timer = loop.call_later(self.timeout, self._set_timer_out, started)
+
+        async def send_and_note(message) -> None:
+            if not started.done():
+                started.set_result(None)
+            await send(message)
+
+        answer = asyncio.ensure_future(self.app(scope, receive, send_and_note))
+        try:
+            await started
+        except TimeoutError:
+            if answer.cancel():
+                message = {"error": f"Not able to process the request in {self.timeout} seconds"}
+                await traffic.JSONResponse(message, status_code=504)(scope, receive, send)
+        else:
+            await answer
+        finally:
+            timer.cancel()
+
+    traffic.TimeoutMiddleware.__call__ = __call__

@@ -1,0 +1,198 @@
+"""ASGI middleware for the limits BentoML 1.4 does not set, each answering with a JSON error body.
+
+- BodyLimit: 413 over MAX_BODY_BYTES, also for chunked bodies (BentoML buffers any body whole);
+- JSONOnly: 415 unless Content-Type is application/json (BentoML parses text/plain, a missing
+  Content-Type, even a form, as if it were JSON);
+- UnknownPaths: 404 for paths no route serves, before BentoML's metrics see them (its metrics label
+  requests with the raw path: each scanner request to a new path made new series, for ever);
+- RetryLater: 429 and 503 say when to retry (Retry-After) and that the request can be retried;
+- OpenAPIDocument: /docs.json valid for the version it declares, with the errors really sent.
+"""
+
+import json
+from collections.abc import Iterable
+
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+}
+
+
+async def send_error(send: Send, status: int, error: str, detail: str, headers: Iterable[tuple[str, str]] = ()) -> None:
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw_headers += [(name.encode(), value.encode()) for name, value in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    return next((value.decode("latin-1") for key, value in scope["headers"] if key == name), None)
+
+
+class BodyLimit:
+    """Counts the body as it arrives and stops reading at the limit: the worker never holds more."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await self._refuse(send)  # before reading a byte: no "100 Continue" is sent either
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return await self._refuse(send)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+
+        async def replay() -> Message:
+            nonlocal body
+            if body is None:
+                return await receive()
+            message, body = {"type": "http.request", "body": body, "more_body": False}, None
+            return message
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        # Connection: close makes the server drop the connection instead of reading the rest.
+        detail = f"request body over {self.max_bytes} bytes"
+        await send_error(send, 413, "Content Too Large", detail, [("connection", "close")])
+
+
+class JSONOnly:
+    def __init__(self, app: ASGIApp, paths: set[str]) -> None:
+        self.app, self.paths = app, paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.paths:
+            media_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+            if media_type != "application/json":
+                return await send_error(send, 415, "Unsupported Media Type", "Content-Type must be application/json")
+        await self.app(scope, receive, send)
+
+
+class UnknownPaths:
+    """Must wrap BentoML's own middleware (scoring.bentoml_fixes.add_outermost_middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routes = getattr(scope.get("app"), "routes", None)
+        if scope["type"] == "http" and routes and all(route.matches(scope)[0] is Match.NONE for route in routes):
+            return await send_error(send, 404, "Not Found", "no such path; the API is described at /docs.json")
+        await self.app(scope, receive, send)
+
+
+class RetryLater:
+    """Rewrites 429 (BentoML's max_concurrency) and 503 answers: Retry-After and a message saying to retry.
+
+    Must wrap BentoML's own middleware, which sends the 429 (scoring.bentoml_fixes.add_outermost_middleware)."""
+
+    def __init__(self, app: ASGIApp, retry_after: int, paths: set[str]) -> None:
+        self.app, self.retry_after, self.paths = app, retry_after, paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            return await self.app(scope, receive, send)
+        rewritten = False
+
+        async def send_retry_later(message: Message) -> None:
+            nonlocal rewritten
+            if message["type"] == "http.response.start" and message["status"] in (429, 503):
+                rewritten = True
+                detail = f"the service is busy: retry after {self.retry_after} s"
+                return await send_error(
+                    send, message["status"], "Overloaded", detail, [("retry-after", str(self.retry_after))]
+                )
+            if not rewritten:
+                await send(message)
+
+        await self.app(scope, receive, send_retry_later)
+
+
+class OpenAPIDocument:
+    """Serves /docs.json: BentoML's document declared as OpenAPI 3.1 (its schemas are JSON Schema 2020-12,
+    which 3.0, the version BentoML declares, does not allow), request bodies from the service's own
+    pydantic models (BentoML's flattened copy drops `null` from nullable fields), and every error the
+    API answers with, with the bodies really sent."""
+
+    def __init__(self, app: ASGIApp, service, inputs: dict[str, type]) -> None:
+        self.app, self.service, self.inputs = app, service, inputs
+        self._document: bytes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/docs.json" or scope["method"] != "GET":
+            return await self.app(scope, receive, send)
+        if self._document is None:
+            self._document = json.dumps(self.document()).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(self._document)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": self._document})
+
+    def document(self) -> dict:
+        document = json.loads(json.dumps(self.service.openapi_spec.asdict(), default=str))
+        document["openapi"] = "3.1.0"
+        schemas = document["components"]["schemas"]
+        schemas["Error"] = ERROR
+        schemas["ValidationError"] = VALIDATION_ERROR
+        for path, model in self.inputs.items():
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+            operation = document["paths"][path]["post"]
+            operation["requestBody"] = {"required": True, **_json_content(model.__name__)}
+            operation["responses"] = {"200": operation["responses"]["200"], **self.errors()}
+        return document
+
+    @staticmethod
+    def errors() -> dict:
+        retry = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+        return {
+            "400": {"description": "Invalid: `detail` names each problem", **_json_content("ValidationError")},
+            "413": {"description": "The body is too large", **_json_content("Error")},
+            "415": {"description": "The body is not JSON (Content-Type)", **_json_content("Error")},
+            "429": {"description": "Too many requests at once: retry", "headers": retry, **_json_content("Error")},
+            "503": {"description": "Overloaded: retry", "headers": retry, **_json_content("Error")},
+        }
+
+
+def _json_content(schema: str) -> dict:
+    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+VALIDATION_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "loc", "msg"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "url": {"type": "string"},
+                },
+            },
+        },
+    },
+}

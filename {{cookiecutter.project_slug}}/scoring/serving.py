@@ -1,0 +1,60 @@
+"""How the service runs, set at serve time with environment variables named after settings.ENV_PREFIX.
+
+Every variable with that prefix must be one the project knows: a typo such as ..._DECLINE_TRESHOLD
+would otherwise be ignored without a word. (In Kubernetes, the Deployment turns off the variables
+Kubernetes would add for each Service, `enableServiceLinks: false`, since they share the prefix.)
+"""
+
+import difflib
+import os
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scoring import settings
+from scoring.model_store import TAG_OVERRIDE
+from scoring.policy import DecisionPolicy, variable_problem
+
+REQUEST_TIMEOUT_SECONDS = 10  # a decision takes milliseconds; a request still unanswered by then gets 504
+SHUTDOWN_SECONDS = 10  # on SIGTERM, time left to requests in flight (Kubernetes' grace period is 30 s)
+HEAD_TIMEOUT_SECONDS = 5  # a connection that sends no complete request head in this time is closed (408)
+RETRY_AFTER_SECONDS = 1
+
+
+class ServingOptions(BaseSettings):
+    """What runs besides the decisions, each with its cost per request (README, "Performance")."""
+
+    model_config = SettingsConfigDict(env_prefix=settings.ENV_PREFIX, frozen=True)
+
+    workers: int = Field(1, ge=1, le=64, description="worker processes (one core each)")
+    max_concurrency: int = Field(128, ge=1, description="requests in flight beyond which the answer is 429")
+    metrics: bool = Field(True, description="Prometheus metrics at /metrics")
+    access_log: bool = Field(False, description="one log line per request (BentoML's access log)")
+    tracing: bool = Field(False, description="OpenTelemetry spans (BentoML's tracing)")
+    decision_log: bool = Field(True, description="one JSON line per decision on standard output")
+
+
+def known_variables() -> list[str]:
+    names = [*DecisionPolicy.model_fields, *ServingOptions.model_fields]
+    return sorted({f"{settings.ENV_PREFIX}{name.upper()}" for name in names} | {TAG_OVERRIDE})
+
+
+def check_environment(environ: dict[str, str] = os.environ) -> None:
+    """SystemExit naming each variable with the project's prefix that the project does not know."""
+    known = known_variables()
+    unknown = sorted(name for name in environ if name.upper().startswith(settings.ENV_PREFIX) and name not in known)
+    if unknown:
+        guesses = [_with_guess(name, known) for name in unknown]
+        raise SystemExit(f"unknown setting {', '.join(guesses)}; the settings are: {', '.join(known)}")
+
+
+def _with_guess(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"{name} (did you mean {close[0]}?)" if close else name
+
+
+def load_options() -> ServingOptions:
+    try:
+        return ServingOptions()
+    except ValidationError as error:
+        raise SystemExit(f"invalid serving option: {'; '.join(map(variable_problem, error.errors()))}") from None

@@ -1,0 +1,105 @@
+"""Starting, stopping and slow clients: the server process behaves as Kubernetes and a load balancer expect."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from conftest import PROJECT_DIR
+from live_service import free_port, running_service, wait_until_ready
+
+from scoring import settings
+from scoring.model_store import TAG_OVERRIDE
+from scoring.serving import HEAD_TIMEOUT_SECONDS, SHUTDOWN_SECONDS
+
+
+@contextmanager
+def bentoml_serve(env: dict[str, str], tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`bentoml serve` on a free port, ready; whatever is left of its process group is killed at the end."""
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with open(log, "wb") as output:
+        server = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # fmt: skip
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}", server, log, timeout=90)
+        yield server, port
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_kill_9_of_bentoml_serve_takes_its_worker_down_and_frees_the_port(serve_env, tmp_path):
+    with bentoml_serve(serve_env, tmp_path) as (server, port):
+        os.kill(server.pid, signal.SIGKILL)  # the worker, in the same group, is spared: only its parent dies
+        server.wait()
+        deadline = time.monotonic() + 10
+        while not port_is_free(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert port_is_free(port), "the worker outlived bentoml serve and still holds the port"
+
+
+def test_sigterm_does_not_wait_for_a_half_sent_request_beyond_the_grace_period(serve_env, tmp_path):
+    with bentoml_serve(serve_env, tmp_path) as (server, port), socket.create_connection(("127.0.0.1", port)) as stalled:
+        stalled.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
+        time.sleep(1)
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=SHUTDOWN_SECONDS + 20)
+        assert time.monotonic() - started < SHUTDOWN_SECONDS + 10  # Kubernetes waits 30 s before SIGKILL
+
+
+def test_a_connection_that_never_finishes_its_request_head_is_closed(service_url):
+    host, port = service_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=HEAD_TIMEOUT_SECONDS + 10) as slow:
+        slow.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+        started = time.monotonic()
+        answer = slow.recv(1024)
+        assert answer.startswith(b"HTTP/1.1 408") and slow.recv(1024) == b""  # then closed
+    assert time.monotonic() - started < HEAD_TIMEOUT_SECONDS + 3
+
+
+def start_up_failure(env: dict[str, str]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "bentoml", "serve", "--port", "0"]
+    return subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_mistyped_setting_stops_start_up_naming_it(serve_env):
+    result = start_up_failure({**serve_env, f"{settings.ENV_PREFIX}DECLINE_TRESHOLD": "0.6"})
+    assert result.returncode != 0
+    assert (f"unknown setting {settings.ENV_PREFIX}DECLINE_TRESHOLD "
+            f"(did you mean {settings.ENV_PREFIX}DECLINE_THRESHOLD?)") in result.stderr  # fmt: skip
+
+
+@pytest.mark.parametrize("setting", ["WORKERS", "METRICS"])
+def test_a_bad_serving_option_stops_start_up_naming_it(serve_env, setting):
+    result = start_up_failure({**serve_env, f"{settings.ENV_PREFIX}{setting}": "lots"})
+    assert result.returncode != 0 and f"{settings.ENV_PREFIX}{setting}:" in result.stderr
+
+
+def test_a_missing_model_is_named_with_what_to_do(serve_env, tmp_path):
+    result = start_up_failure({**serve_env, "BENTOML_HOME": str(tmp_path), TAG_OVERRIDE: "nosuch_model:v1"})
+    assert result.returncode != 0
+    assert "model nosuch_model:v1 (served_model.txt) is not in the BentoML model store" in result.stderr
+    assert "python train.py" in result.stderr and "BentoCloud" not in result.stderr + result.stdout
+
+
+def test_observability_switches_at_serve_time(serve_env, contract):
+    env = {**serve_env, f"{settings.ENV_PREFIX}METRICS": "false", f"{settings.ENV_PREFIX}DECISION_LOG": "false"}
+    with running_service(PROJECT_DIR, env) as url:
+        assert httpx.post(f"{url}/classify", json=contract["example"]).status_code == 200
+        assert httpx.get(f"{url}/metrics").status_code == 404

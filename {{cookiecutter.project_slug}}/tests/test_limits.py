@@ -1,0 +1,122 @@
+"""What the service refuses and what it never does, against the real server (README, "Security and limits")."""
+
+import json
+import re
+import socket
+import time
+
+import httpx
+import pytest
+from conftest import PROJECT_DIR
+from jsonschema import Draft202012Validator
+from live_service import classify, running_service, service_log
+from openapi_spec_validator import validate
+
+from scoring import settings
+from scoring.schema import MAX_BODY_BYTES
+from scoring.serving import RETRY_AFTER_SECONDS
+
+API = ["/classify", "/classify_batch"]
+
+
+def chunked(size: int, chunk: int = 64 * 1024):
+    """A body sent without Content-Length (Transfer-Encoding: chunked)."""
+    for start in range(0, size, chunk):
+        yield b" " * min(chunk, size - start)
+
+
+@pytest.mark.parametrize("path", API)
+def test_a_chunked_body_over_the_limit_gets_413_without_being_read_whole(service_url, contract, path):
+    response = httpx.post(f"{service_url}{path}", content=chunked(20 * MAX_BODY_BYTES), timeout=30,
+                          headers={"content-type": "application/json"})  # fmt: skip
+    assert response.status_code == 413
+    assert response.json() == {"error": "Content Too Large", "detail": f"request body over {MAX_BODY_BYTES} bytes"}
+    assert classify(service_url, contract["example"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None]
+)
+def test_only_json_bodies_are_parsed(service_url, contract, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    body = json.dumps(contract["example"]).encode()
+    response = httpx.post(f"{service_url}/classify", content=body, headers=headers, timeout=10)
+    assert response.status_code == 415 and "application/json" in response.json()["detail"]
+    json_utf8 = {"content-type": "application/json; charset=utf-8"}
+    assert httpx.post(f"{service_url}/classify", content=body, headers=json_utf8).status_code == 200
+
+
+def test_unknown_paths_add_no_metrics(service_url):
+    def size() -> int:
+        return len(httpx.get(f"{service_url}/metrics").text)
+
+    httpx.get(f"{service_url}/warm-up-path")
+    before = size()
+    for number in range(200):
+        assert httpx.get(f"{service_url}/scan/{number}").status_code == 404
+    assert size() == before
+    assert httpx.get(f"{service_url}/classify").status_code == 405  # a known path keeps its own answer
+
+
+def test_a_rejected_request_is_logged_in_one_line_without_its_values(service_url, serve_env, contract):
+    secret = "123-45-6789"
+    body = json.dumps({**contract["example"], "ssn": secret, "forged\nkey": 1})  # a line break in a JSON key
+    log = service_log(service_url, serve_env)
+    before = len(log.read_text().splitlines())
+    response = httpx.post(f"{service_url}/classify", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    new = log.read_text().splitlines()[before:]
+    rejected = [line for line in new if "rejected POST /classify" in line]
+    assert len(rejected) == 1 and "extra_forbidden@ssn" in rejected[0]
+    assert not [line for line in new if secret in line or line.startswith("key")]
+    assert not [line for line in new if "Traceback" in line or "input_value" in line]
+
+
+def documented(document: dict, path: str, status: int) -> Draft202012Validator:
+    """A validator for the body `document` says `path` answers with `status`."""
+    inner = json.loads(json.dumps(document).replace("#/components/schemas/", "#/$defs/"))
+    schema = inner["paths"][path]["post"]["responses"][str(status)]["content"]["application/json"]["schema"]
+    return Draft202012Validator({**schema, "$defs": inner["components"]["schemas"]})
+
+
+def test_the_openapi_document_is_valid_and_describes_the_errors_really_sent(service_url, contract):
+    document = httpx.get(f"{service_url}/docs.json").json()
+    validate(document)  # openapi-spec-validator, for the version the document declares
+    answers = {
+        ("/classify", 200): classify(service_url, contract["example"]),
+        ("/classify", 400): httpx.post(f"{service_url}/classify", json={"x": 1}),
+        ("/classify", 415): httpx.post(f"{service_url}/classify", content=b"{}"),
+        ("/classify_batch", 200): httpx.post(f"{service_url}/classify_batch", json={"records": [contract["example"]]}),
+        ("/classify_batch", 413): httpx.post(f"{service_url}/classify_batch", json={"x": "x" * MAX_BODY_BYTES}),
+    }
+    for (path, status), answer in answers.items():
+        assert answer.status_code == status
+        assert not list(documented(document, path, status).iter_errors(answer.json())), (path, status)
+
+
+def test_overload_answers_429_with_retry_after_and_logs_only_answered_decisions(serve_env, contract):
+    env = {**serve_env, f"{settings.ENV_PREFIX}MAX_CONCURRENCY": "1"}
+    body = {"records": [contract["example"]] * 100}
+    with running_service(PROJECT_DIR, env) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as stalled:  # holds the one slot: its body never ends
+            stalled.sendall(b"POST /classify_batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 100\r\n\r\n{")  # fmt: skip
+            time.sleep(0.5)
+            refused = httpx.post(f"{url}/classify_batch", json=body, timeout=10)
+        answered = retry_until_answered(f"{url}/classify_batch", body)
+        log = service_log(url, env).read_text()
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS) and "retry" in refused.json()["detail"]
+    assert answered.status_code == 200
+    assert len(re.findall(r'^\{"event": "decision"', log, re.MULTILINE)) == len(body["records"])
+
+
+def retry_until_answered(url: str, body: dict, attempts: int = 20) -> httpx.Response:
+    """What a client told to retry does: wait Retry-After, then try again."""
+    for _ in range(attempts):
+        response = httpx.post(url, json=body, timeout=10)
+        if response.status_code != 429:
+            return response
+        time.sleep(int(response.headers["retry-after"]))
+    return response
