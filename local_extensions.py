@@ -25,7 +25,9 @@ BENTOML_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
 # Also a Kubernetes (DNS-1035) name once '_' becomes '-', and an environment variable prefix.
 SERVICE_NAME = re.compile(r"[a-z](?:[a-z0-9_]{0,61}[a-z0-9])?")
 THRESHOLD = re.compile(r"[0-9]*\.?[0-9]+")  # ASCII digits only: float() also reads "٠.٣"
-PYTHON_VERSION = re.compile(r"3\.1[1-3]")  # the pinned numpy needs 3.11 or newer
+# The Pythons every pinned package has wheels for: numpy 2.4 needs 3.11 or newer, and 3.14 is the newest
+# BentoML 1.4.40 builds images with.
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 DOCKER_IMAGE = re.compile(r"[a-z0-9][\w.:/@-]*")
 JINJA = re.compile(r"{{|{%|{#|}}|%}|#}")
 
@@ -146,8 +148,12 @@ def label_problems(answers: dict) -> list[str]:
 
 def format_problems(answers: dict) -> list[str]:
     problems = []
-    if not PYTHON_VERSION.fullmatch(answers["python_version"]):
-        problems.append(f"python_version: {answers['python_version']!r} must be 3.11, 3.12 or 3.13 (the pinned numpy)")
+    if answers["python_version"] not in PYTHON_VERSIONS:
+        version, numpy = answers["python_version"], TEMPLATE_DEFAULTS["_service_packages"]["numpy"]
+        problems.append(
+            f"python_version: {version!r} must be one of {', '.join(PYTHON_VERSIONS)}, the Pythons every pinned "
+            f"package supports (numpy {numpy} needs 3.11 or newer)"
+        )
     if not DOCKER_IMAGE.fullmatch(answers["docker_image"]):
         problems.append(f"docker_image: {answers['docker_image']!r} is not an image reference (e.g. registry/name:tag)")
     return problems

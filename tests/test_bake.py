@@ -94,3 +94,11 @@ def test_generated_pins_agree_with_the_template_requirements(project):
     bento_pins = pins("\n".join(yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]))
     assert generated_pins.items() <= template_pins.items()
     assert bento_pins.items() <= generated_pins.items()
+
+
+def test_python_3_14_is_accepted(bake):
+    project = bake(python_version="3.14", train_on_generate="no")
+    assert yaml.safe_load((project.path / "bentofile.yaml").read_text())["docker"]["python_version"] == "3.14"
+    workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
+    assert workflow["jobs"]["test-and-build"]["steps"][1]["with"]["python-version"] == "3.14"
+    assert 'requires-python = ">=3.14"' in (project.path / "pyproject.toml").read_text()
