@@ -17,9 +17,15 @@ import sys
 from pathlib import Path
 
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.prompt import YesNoPrompt
 from jinja2.ext import Extension
 
 TEMPLATE_DEFAULTS = json.loads((Path(__file__).resolve().parent / "cookiecutter.json").read_text(encoding="utf-8"))
+QUESTIONS = {key: value for key, value in TEMPLATE_DEFAULTS.items() if not key.startswith("_")}
+TEXT_FIELDS = [key for key, value in QUESTIONS.items() if isinstance(value, str)]
+YES_NO_FIELDS = [key for key, value in QUESTIONS.items() if isinstance(value, bool)]
+CHOICES = {key: value for key, value in QUESTIONS.items() if isinstance(value, list)}
+NUMBER_FIELDS = ("decline_threshold", "maybe_threshold")  # an answers file may give these as YAML numbers
 # BentoML tag names: lowercase letters, digits, '_', '-' and '.', starting and ending alphanumeric.
 BENTOML_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
 # Also a Kubernetes (DNS-1035) name once '_' becomes '-', and an environment variable prefix.
@@ -42,8 +48,8 @@ class CheckAnswers(Extension):
         answers = _answers_being_loaded(environment)
         if answers is None:
             return
-        problems = unsafe_answers(answers)
-        if not problems and all(not JINJA.search(str(answers.get(key, ""))) for key in _text_fields()):
+        problems = answers_file_problems(_answers_file()) or unsafe_answers(answers)
+        if not problems and all(not JINJA.search(str(answers.get(key, ""))) for key in TEXT_FIELDS):
             problems = answer_problems(answers)  # every answer is final: check them all, together
             if not problems and answers.get("data_path"):
                 # Relative to where cookiecutter was run: it has not yet moved into the template folder.
@@ -65,24 +71,55 @@ def _answers_being_loaded(environment) -> dict | None:
     return None
 
 
-def _text_fields() -> list[str]:
-    return [key for key, value in TEMPLATE_DEFAULTS.items() if not key.startswith("_") and isinstance(value, str)]
+def _answers_file() -> dict:
+    """The user config's `default_context` (`--config-file`, ~/.cookiecutterrc): the answers file.
+
+    cookiecutter's main() (and cruft) keep the user config in a local `config_dict` and pass it on to nothing
+    this extension sees, so it is read from that frame."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        config = frame.f_locals.get("config_dict")
+        if isinstance(config, dict) and isinstance(config.get("default_context"), dict):
+            return config["default_context"]
+        frame = frame.f_back
+    return {}
+
+
+def answers_file_problems(file_answers: dict) -> list[str]:
+    """Choices and yes/no answers of the answers file that cookiecutter cannot apply: it only warns (buried in
+    its output), then ignores that answer and every one after it in the file."""
+    problems = []
+    for field, value in file_answers.items():
+        if field in CHOICES and value not in CHOICES[field]:
+            problems.append(f"{field}: {value!r} is not one of {', '.join(CHOICES[field])}")
+        elif field in YES_NO_FIELDS and not _yes_or_no(value):
+            problems.append(f"{field}: {value!r} is not yes or no")
+    return problems
+
+
+def _yes_or_no(value) -> bool:
+    """What cookiecutter reads as a yes/no answer: a boolean, or a word its yes/no prompt accepts."""
+    words = YesNoPrompt.yes_choices + YesNoPrompt.no_choices
+    return isinstance(value, bool) or isinstance(value, str) and value.strip().lower() in words
 
 
 def unsafe_answers(answers: dict) -> list[str]:
     """Answers cookiecutter must not render: Jinja syntax, control characters, or not text at all
     (an answers file's unquoted yes/no/1 is read by YAML as a boolean or a number)."""
     problems = []
-    for field in _text_fields():
+    for field in TEXT_FIELDS:
         value = answers.get(field, "")
-        if value == TEMPLATE_DEFAULTS[field]:
+        if value == TEMPLATE_DEFAULTS[field] or (field in NUMBER_FIELDS and type(value) in (int, float)):
             continue
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            problems.append(f"{field}: {value!r} is not text; in an answers file, quote it ({field}: \"{value}\")")
-        elif JINJA.search(str(value)):
+        if not isinstance(value, str):
+            problems.append(f"{field}: YAML read {value!r}, not text: quote the answer in the answers file")
+        elif JINJA.search(value):
             problems.append(f"{field}: must not contain Jinja syntax ({{{{, {{%, {{#): answers are text, not templates")
-        elif any(ord(character) < 32 or 127 <= ord(character) < 160 for character in str(value)):
+        elif any(ord(character) < 32 or 127 <= ord(character) < 160 for character in value):
             problems.append(f"{field}: must not contain control characters such as a line break")
+    for field in YES_NO_FIELDS:
+        if not isinstance(answers.get(field, True), bool):
+            problems.append(f"{field}: {answers[field]!r} is not yes or no")
     return problems
 
 
@@ -118,7 +155,7 @@ def data_problems(answers: dict) -> list[str]:
 
 def threshold_problems(answers: dict) -> list[str]:
     thresholds, problems = {}, []
-    for field in ("decline_threshold", "maybe_threshold"):
+    for field in NUMBER_FIELDS:
         text = str(answers[field]).strip()
         if not THRESHOLD.fullmatch(text):
             problems.append(f"{field}: {text!r} is not a number such as 0.5")

@@ -12,8 +12,8 @@ TARGET_COLUMN = {{ cookiecutter.target_column | tojson }}
 POSITIVE_CLASS = {{ cookiecutter.positive_class | tojson }}
 EXCLUDE_COLUMNS = {{ cookiecutter.exclude_columns | tojson }}
 USE_CASE = Path("use_cases", {{ cookiecutter.use_case | tojson }})
-TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate | tojson }} == "yes"
-KUBERNETES = {{ cookiecutter.kubernetes | tojson }} == "yes"
+TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate }}
+KUBERNETES = {{ cookiecutter.kubernetes }}
 PROJECT = {{ cookiecutter.project_slug | tojson }}
 # cruft runs this hook again, in a scratch folder, on every `cruft update`, `diff` and `check`: training
 # there would add a model to the user's store each time. Under cruft, training is `make train`.

@@ -1,10 +1,7 @@
 """Invalid answers stop generation before anything is created, with one line naming the field."""
 
-import subprocess
-import sys
-
 import pytest
-from conftest import TEMPLATE_DIR, left_behind
+from conftest import left_behind, run_cookiecutter
 
 
 def problems(result) -> list[str]:
@@ -53,13 +50,11 @@ def test_every_problem_is_reported_at_once(cookies):
 
 
 def test_the_command_line_prints_one_line_per_problem_and_no_traceback(tmp_path):
-    command = [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), "--no-input", "-o", str(tmp_path / "out"),
-               "decline_threshold=2", "approved_label=MAYBE"]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    result = run_cookiecutter(tmp_path, "decline_threshold=2", "approved_label=MAYBE")
     assert result.returncode != 0
     assert result.stdout.splitlines() == [
         "ERROR: decline_threshold: 2 must be between 0 and 1 (exclusive)",
         "ERROR: approved_label: 'MAYBE' is already the maybe_label; the three labels must differ",
     ]
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "newout").exists()
