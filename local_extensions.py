@@ -8,6 +8,8 @@ template that cookiecutter loads earlier: each time it builds its Jinja environm
 prompts and again before it generates. `cookiecutter.json` names this one under `_extensions`.
 
 Each problem is one line naming the field; all of them are reported at once.
+
+The `service_name` filter derives service_name's default from project_slug.
 """
 
 import json
@@ -17,8 +19,11 @@ import sys
 from pathlib import Path
 
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.extensions import SlugifyExtension
 from cookiecutter.prompt import YesNoPrompt
+from jinja2 import Environment
 from jinja2.ext import Extension
+from slugify import slugify
 
 TEMPLATE_DEFAULTS = json.loads((Path(__file__).resolve().parent / "cookiecutter.json").read_text(encoding="utf-8"))
 QUESTIONS = {key: value for key, value in TEMPLATE_DEFAULTS.items() if not key.startswith("_")}
@@ -26,6 +31,12 @@ TEXT_FIELDS = [key for key, value in QUESTIONS.items() if isinstance(value, str)
 YES_NO_FIELDS = [key for key, value in QUESTIONS.items() if isinstance(value, bool)]
 CHOICES = {key: value for key, value in QUESTIONS.items() if isinstance(value, list)}
 NUMBER_FIELDS = ("decline_threshold", "maybe_threshold")  # an answers file may give these as YAML numbers
+# Defaults derived from other answers (project_slug from project_name...), with the answers they use.
+DERIVED = {
+    field: set(re.findall(r"cookiecutter\.(\w+)", TEMPLATE_DEFAULTS[field]))
+    for field in TEXT_FIELDS
+    if "{{" in TEMPLATE_DEFAULTS[field]
+}
 # BentoML tag names: lowercase letters, digits, '_', '-' and '.', starting and ending alphanumeric.
 BENTOML_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
 # Also a Kubernetes (DNS-1035) name once '_' becomes '-', and an environment variable prefix.
@@ -38,6 +49,21 @@ DOCKER_IMAGE = re.compile(r"[a-z0-9][\w.:/@-]*")
 JINJA = re.compile(r"{{|{%|{#|}}|%}|#}")
 
 
+def service_name(project_slug: str) -> str:
+    """service_name's default: the slug's words joined by '_', after `service_` where it would start with a
+    digit, in at most 57 characters: BentoML names stop at 63, and model_name adds `_model`."""
+    name = slugify(project_slug, separator="_")
+    return slugify(f"service_{name}" if name[:1].isdigit() else name, separator="_", max_length=57)
+
+
+FILTERS = {
+    "service_name": service_name,
+}
+# Renders cookiecutter.json's derived defaults, to tell them from answers given.
+DERIVED_DEFAULTS = Environment(extensions=[SlugifyExtension])
+DERIVED_DEFAULTS.filters.update(FILTERS)
+
+
 class InvalidAnswers(FailedHookException):
     """Cookiecutter's command line prints this exception type as a plain message, without a traceback."""
 
@@ -45,11 +71,12 @@ class InvalidAnswers(FailedHookException):
 class CheckAnswers(Extension):
     def __init__(self, environment) -> None:
         super().__init__(environment)
+        environment.filters.update(FILTERS)
         answers = _answers_being_loaded(environment)
         if answers is None:
             return
         problems = answers_file_problems(_answers_file()) or unsafe_answers(answers)
-        if not problems and all(not JINJA.search(str(answers.get(key, ""))) for key in TEXT_FIELDS):
+        if not problems and not _still_to_render(answers):
             problems = answer_problems(answers)  # every answer is final: check them all, together
             if not problems and answers.get("data_path"):
                 # Relative to where cookiecutter was run: it has not yet moved into the template folder.
@@ -83,6 +110,11 @@ def _answers_file() -> dict:
             return config["default_context"]
         frame = frame.f_back
     return {}
+
+
+def _still_to_render(answers: dict) -> bool:
+    """Whether cookiecutter has yet to render the derived defaults: it builds an environment to, before prompting."""
+    return any(isinstance(answers.get(key), str) and JINJA.search(answers[key]) for key in DERIVED)
 
 
 def answers_file_problems(file_answers: dict) -> list[str]:
@@ -125,11 +157,29 @@ def unsafe_answers(answers: dict) -> list[str]:
 
 def answer_problems(answers: dict) -> list[str]:
     checks = (name_problems, data_problems, threshold_problems, label_problems, format_problems)
-    return [problem for check in checks for problem in check(answers)]
+    problems = [problem for check in checks for problem in check(answers)]
+    # A default derived from a refused answer (service_name from project_slug...) goes with it, unreported.
+    refused, unreported = {problem.partition(":")[0] for problem in problems}, set()
+    for field, uses in DERIVED.items():
+        if uses & refused and _is_derived(field, answers):
+            refused.add(field)
+            unreported.add(field)
+    return [problem for problem in problems if problem.partition(":")[0] not in unreported]
+
+
+def _is_derived(field: str, answers: dict) -> bool:
+    """Whether `field` holds the default cookiecutter.json derives for it rather than an answer given."""
+    return answers[field] == DERIVED_DEFAULTS.from_string(TEMPLATE_DEFAULTS[field]).render(cookiecutter=answers)
 
 
 def name_problems(answers: dict) -> list[str]:
-    problems = [
+    problems = []
+    if not answers["project_slug"] and not slugify(answers["project_name"]):
+        problems.append(
+            f"project_name: {answers['project_name']!r} has no letter or digit to derive project_slug "
+            "(the folder name) from"
+        )
+    problems += [
         f"{field}: {answers[field]!r} is not a valid BentoML name "
         "(1-63 lowercase letters, digits, '_', '-' or '.', starting and ending with a letter or digit)"
         for field in ("project_slug", "model_name")

@@ -24,6 +24,10 @@ def problems(result) -> list[str]:
         ({"maybe_label": ""}, "maybe_label: must not be empty"),
         ({"approved_label": "  "}, "approved_label: must not be empty"),
         ({"approved_label": "DECLINED"}, "approved_label: 'DECLINED' is already the declined_label"),
+        ({"decline_threshold": "\u0660.\u0666"}, "decline_threshold: '\u0660.\u0666' is not a number"),  # Arabic-Indic
+        ({"maybe_threshold": "\u0660.\u0663"}, "maybe_threshold: '\u0660.\u0663' is not a number"),
+        ({"service_name": "1abc"}, "service_name: '1abc' must be 1-63 lowercase letters, digits or '_', starting with"),
+        ({"project_name": "\U0001f600 !!"}, "project_name: '\U0001f600 !!' has no letter or digit to derive"),
         ({"python_version": "2.7"}, "python_version: '2.7' must be one of 3.11, 3.12, 3.13, 3.14"),
         ({"python_version": "3.9"}, "python_version: '3.9' must be one of 3.11, 3.12, 3.13, 3.14"),
         ({"python_version": "3.10"}, "(numpy 2.4.6 needs 3.11 or newer)"),
@@ -57,4 +61,16 @@ def test_the_command_line_prints_one_line_per_problem_and_no_traceback(tmp_path)
         "ERROR: approved_label: 'MAYBE' is already the maybe_label; the three labels must differ",
     ]
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "newout").exists()
+
+
+@pytest.mark.parametrize("slug", ["..", ".", "a/../..", "../x", "a/b"])
+def test_a_slug_that_is_not_a_new_folder_is_refused_and_nothing_is_deleted(tmp_path, slug):
+    """With `-o newout project_slug=..`, cookiecutter's clean-up after a failure removed newout/.., the user's cwd."""
+    (tmp_path / "sentinel").write_text("the user's file")
+    result = run_cookiecutter(tmp_path, f"project_slug={slug}")
+    assert result.returncode != 0
+    assert [line.split(":")[:2] for line in result.stdout.splitlines()] == [["ERROR", " project_slug"]], result.stdout
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "sentinel").read_text() == "the user's file"
     assert not (tmp_path / "newout").exists()
