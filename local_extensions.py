@@ -1,4 +1,4 @@
-"""The answers' checks, run before cookiecutter creates or renders anything.
+"""The answers' checks, run before cookiecutter creates or renders anything, and the filters that render answers.
 
 Cookiecutter runs hooks/pre_gen_project.py only once it has created the project folder, and deletes
 that folder if the hook fails: with `-o new-folder project_slug=..` that folder was the user's current
@@ -9,12 +9,14 @@ prompts and again before it generates. `cookiecutter.json` names this one under 
 
 Each problem is one line naming the field; all of them are reported at once.
 
-The `service_name` filter derives service_name's default from project_slug.
+The filters write an answer the way each file format reads it back exactly (`quoted` for TOML and YAML,
+`python_string`, `markdown`, `markdown_code`, `shell`), and derive `service_name` from `project_slug`.
 """
 
 import json
 import math
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -31,12 +33,15 @@ TEXT_FIELDS = [key for key, value in QUESTIONS.items() if isinstance(value, str)
 YES_NO_FIELDS = [key for key, value in QUESTIONS.items() if isinstance(value, bool)]
 CHOICES = {key: value for key, value in QUESTIONS.items() if isinstance(value, list)}
 NUMBER_FIELDS = ("decline_threshold", "maybe_threshold")  # an answers file may give these as YAML numbers
+# Private values cookiecutter renders (`__env_prefix`...): an answer given for one is rendered as Jinja too.
+RENDERED_PRIVATE = [key for key, value in TEMPLATE_DEFAULTS.items() if key.startswith("__") and isinstance(value, str)]
 # Defaults derived from other answers (project_slug from project_name...), with the answers they use.
 DERIVED = {
     field: set(re.findall(r"cookiecutter\.(\w+)", TEMPLATE_DEFAULTS[field]))
     for field in TEXT_FIELDS
     if "{{" in TEMPLATE_DEFAULTS[field]
 }
+
 # BentoML tag names: lowercase letters, digits, '_', '-' and '.', starting and ending alphanumeric.
 BENTOML_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
 # Also a Kubernetes (DNS-1035) name once '_' becomes '-', and an environment variable prefix.
@@ -45,8 +50,42 @@ THRESHOLD = re.compile(r"[0-9]*\.?[0-9]+")  # ASCII digits only: float() also re
 # The Pythons every pinned package has wheels for: numpy 2.4 needs 3.11 or newer, and 3.14 is the newest
 # BentoML 1.4.40 builds images with.
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
-DOCKER_IMAGE = re.compile(r"[a-z0-9][\w.:/@-]*")
+DOCKER_IMAGE = re.compile(r"[a-z0-9][\w.:/@-]*", re.ASCII)
 JINJA = re.compile(r"{{|{%|{#|}}|%}|#}")
+# What no answer may hold: control characters (a line break added a line to pyproject.toml), the Unicode
+# line and paragraph separators (YAML reads them as line breaks) and what YAML cannot hold (surrogates,
+# U+FFFE, U+FFFF). What is left is valid as is in TOML, YAML, Python and Markdown once quoted or escaped.
+NOT_TEXT = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The characters that start inline Markdown: emphasis, code, links, HTML and entities, table cells,
+# strikethrough and math (GitHub), a heading's closing #s, and the backslash itself.
+MARKDOWN_SYNTAX = re.compile(r"[\\`*_\[\]<>&|~$#]")
+
+
+def quoted(value) -> str:
+    """A double-quoted string that TOML and YAML read back as `value`: JSON's escapes (\\" and \\\\, the only
+    ones left once control characters are refused) mean the same in both. Non-ASCII stays as it is: `tojson`
+    writes an emoji as a JSON surrogate pair (\\ud83d\\ude00), which TOML refuses."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def python_string(value) -> str:
+    """A Python string literal as ruff format writes it: double quotes, single ones when `value` holds more
+    double quotes than single ones."""
+    quote = "'" if value.count('"') > value.count("'") else '"'
+    return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+
+
+def markdown(value: str) -> str:
+    """Text Markdown shows as it is, in a paragraph, a heading or a table cell."""
+    return MARKDOWN_SYNTAX.sub(r"\\\g<0>", value)
+
+
+def markdown_code(value: str) -> str:
+    """An inline code span showing `value` as it is (outside tables). Backslashes do not escape in code: the
+    fence is one backtick longer than any run inside, and a space Markdown strips pads an edge that is one."""
+    fence = "`" * (max(map(len, re.findall("`+", value)), default=0) + 1)
+    pad = " " if value[:1] in "` " or value[-1:] in "` " else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 def service_name(project_slug: str) -> str:
@@ -57,6 +96,11 @@ def service_name(project_slug: str) -> str:
 
 
 FILTERS = {
+    "quoted": quoted,
+    "python_string": python_string,
+    "markdown": markdown,
+    "markdown_code": markdown_code,
+    "shell": shlex.quote,
     "service_name": service_name,
 }
 # Renders cookiecutter.json's derived defaults, to tell them from answers given.
@@ -139,7 +183,7 @@ def unsafe_answers(answers: dict) -> list[str]:
     """Answers cookiecutter must not render: Jinja syntax, control characters, or not text at all
     (an answers file's unquoted yes/no/1 is read by YAML as a boolean or a number)."""
     problems = []
-    for field in TEXT_FIELDS:
+    for field in TEXT_FIELDS + RENDERED_PRIVATE:
         value = answers.get(field, "")
         if value == TEMPLATE_DEFAULTS[field] or (field in NUMBER_FIELDS and type(value) in (int, float)):
             continue
@@ -147,7 +191,7 @@ def unsafe_answers(answers: dict) -> list[str]:
             problems.append(f"{field}: YAML read {value!r}, not text: quote the answer in the answers file")
         elif JINJA.search(value):
             problems.append(f"{field}: must not contain Jinja syntax ({{{{, {{%, {{#): answers are text, not templates")
-        elif any(ord(character) < 32 or 127 <= ord(character) < 160 for character in value):
+        elif NOT_TEXT.search(value):
             problems.append(f"{field}: must not contain control characters such as a line break")
     for field in YES_NO_FIELDS:
         if not isinstance(answers.get(field, True), bool):

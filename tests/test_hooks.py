@@ -3,6 +3,9 @@
 import pytest
 from conftest import left_behind, run_cookiecutter
 
+# An answer that, rendered as Jinja, would run a shell command (cookiecutter renders answers as templates).
+RUNS_A_COMMAND = "{{ cycler.__init__.__globals__.os.system('touch MARKER') }}"
+
 
 def problems(result) -> list[str]:
     return [line for line in str(result.exception).splitlines() if line.startswith("ERROR:")]
@@ -28,11 +31,15 @@ def problems(result) -> list[str]:
         ({"maybe_threshold": "\u0660.\u0663"}, "maybe_threshold: '\u0660.\u0663' is not a number"),
         ({"service_name": "1abc"}, "service_name: '1abc' must be 1-63 lowercase letters, digits or '_', starting with"),
         ({"project_name": "\U0001f600 !!"}, "project_name: '\U0001f600 !!' has no letter or digit to derive"),
+        ({"project_name": 'Loan\ndependencies = ["evil-pkg"]'}, "project_name: must not contain control characters"),
+        ({"approved_label": "OK\u2028"}, "approved_label: must not contain control characters"),
+        ({"author": "Jo\ud83d"}, "author: must not contain control characters"),  # a lone surrogate
         ({"python_version": "2.7"}, "python_version: '2.7' must be one of 3.11, 3.12, 3.13, 3.14"),
         ({"python_version": "3.9"}, "python_version: '3.9' must be one of 3.11, 3.12, 3.13, 3.14"),
         ({"python_version": "3.10"}, "(numpy 2.4.6 needs 3.11 or newer)"),
         ({"python_version": "3.15"}, "python_version: '3.15' must be one of"),
         ({"docker_image": "my image"}, "docker_image: 'my image' is not an image reference"),
+        ({"docker_image": "r\u00e9gistry/loan"}, "docker_image: 'r\u00e9gistry/loan' is not an image reference"),
         ({"target_column": "y"}, "target_column: only used with data_path"),
     ],
 )
@@ -73,4 +80,15 @@ def test_a_slug_that_is_not_a_new_folder_is_refused_and_nothing_is_deleted(tmp_p
     assert [line.split(":")[:2] for line in result.stdout.splitlines()] == [["ERROR", " project_slug"]], result.stdout
     assert "Traceback" not in result.stderr
     assert (tmp_path / "sentinel").read_text() == "the user's file"
+    assert not (tmp_path / "newout").exists()
+
+
+@pytest.mark.parametrize("field", ["approved_label", "project_name", "__k8s_name"])
+def test_jinja_in_an_answer_is_refused_and_never_run(tmp_path, field):
+    result = run_cookiecutter(tmp_path, f"{field}={RUNS_A_COMMAND}")
+    assert result.returncode != 0
+    assert result.stdout.splitlines() == [
+        f"ERROR: {field}: must not contain Jinja syntax ({{{{, {{%, {{#): answers are text, not templates"
+    ]
+    assert not (tmp_path / "MARKER").exists()
     assert not (tmp_path / "newout").exists()
