@@ -14,7 +14,9 @@ import yaml
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 FRAMEWORKS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["framework"]
-SHARED_DATA = TEMPLATE_DIR.parent / "shared" / "data"  # public reference CSVs, read in place, never copied
+# Public reference CSVs, read in place, never copied. Resolved as the extension resolves data_path: a checkout
+# (a git worktree) may reach them through a symlink.
+SHARED_DATA = (TEMPLATE_DIR.parent / "shared" / "data").resolve()
 
 # The generated project's test helpers (Jinja-free) serve baked projects here too.
 sys.path.insert(0, str(TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "tests"))
