@@ -1,4 +1,4 @@
-"""The answers' checks, run before cookiecutter creates or renders anything.
+"""The answers' checks, run before cookiecutter creates or renders anything, and the filters that render answers.
 
 Cookiecutter runs hooks/pre_gen_project.py only once it has created the project folder, and deletes
 that folder if the hook fails: with `-o new-folder project_slug=..` that folder was the user's current
@@ -8,26 +8,104 @@ template that cookiecutter loads earlier: each time it builds its Jinja environm
 prompts and again before it generates. `cookiecutter.json` names this one under `_extensions`.
 
 Each problem is one line naming the field; all of them are reported at once.
+
+The filters write an answer the way each file format reads it back exactly (`quoted` for TOML and YAML,
+`python_string`, `markdown`, `markdown_code`, `shell`), and derive `service_name` from `project_slug`.
 """
 
 import json
 import math
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.extensions import SlugifyExtension
+from cookiecutter.prompt import YesNoPrompt
+from jinja2 import Environment
 from jinja2.ext import Extension
+from slugify import slugify
 
 TEMPLATE_DEFAULTS = json.loads((Path(__file__).resolve().parent / "cookiecutter.json").read_text(encoding="utf-8"))
+QUESTIONS = {key: value for key, value in TEMPLATE_DEFAULTS.items() if not key.startswith("_")}
+TEXT_FIELDS = [key for key, value in QUESTIONS.items() if isinstance(value, str)]
+YES_NO_FIELDS = [key for key, value in QUESTIONS.items() if isinstance(value, bool)]
+CHOICES = {key: value for key, value in QUESTIONS.items() if isinstance(value, list)}
+NUMBER_FIELDS = ("decline_threshold", "maybe_threshold")  # an answers file may give these as YAML numbers
+# Private values cookiecutter renders (`__env_prefix`...): an answer given for one is rendered as Jinja too.
+RENDERED_PRIVATE = [key for key, value in TEMPLATE_DEFAULTS.items() if key.startswith("__") and isinstance(value, str)]
+# Defaults derived from other answers (project_slug from project_name...), with the answers they use.
+DERIVED = {
+    field: set(re.findall(r"cookiecutter\.(\w+)", TEMPLATE_DEFAULTS[field]))
+    for field in TEXT_FIELDS
+    if "{{" in TEMPLATE_DEFAULTS[field]
+}
+
 # BentoML tag names: lowercase letters, digits, '_', '-' and '.', starting and ending alphanumeric.
 BENTOML_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
 # Also a Kubernetes (DNS-1035) name once '_' becomes '-', and an environment variable prefix.
 SERVICE_NAME = re.compile(r"[a-z](?:[a-z0-9_]{0,61}[a-z0-9])?")
 THRESHOLD = re.compile(r"[0-9]*\.?[0-9]+")  # ASCII digits only: float() also reads "٠.٣"
-PYTHON_VERSION = re.compile(r"3\.1[1-3]")  # the pinned numpy needs 3.11 or newer
-DOCKER_IMAGE = re.compile(r"[a-z0-9][\w.:/@-]*")
+# The Pythons every pinned package has wheels for: numpy 2.4 needs 3.11 or newer, and 3.14 is the newest
+# BentoML 1.4.40 builds images with.
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
+DOCKER_IMAGE = re.compile(r"[a-z0-9][\w.:/@-]*", re.ASCII)
 JINJA = re.compile(r"{{|{%|{#|}}|%}|#}")
+# What no answer may hold: control characters (a line break added a line to pyproject.toml), the Unicode
+# line and paragraph separators (YAML reads them as line breaks) and what YAML cannot hold (surrogates,
+# U+FFFE, U+FFFF). What is left is valid as is in TOML, YAML, Python and Markdown once quoted or escaped.
+NOT_TEXT = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The characters that start inline Markdown: emphasis, code, links, HTML and entities, table cells,
+# strikethrough and math (GitHub), a heading's closing #s, and the backslash itself.
+MARKDOWN_SYNTAX = re.compile(r"[\\`*_\[\]<>&|~$#]")
+
+
+def quoted(value) -> str:
+    """A double-quoted string that TOML and YAML read back as `value`: JSON's escapes (\\" and \\\\, the only
+    ones left once control characters are refused) mean the same in both. Non-ASCII stays as it is: `tojson`
+    writes an emoji as a JSON surrogate pair (\\ud83d\\ude00), which TOML refuses."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def python_string(value) -> str:
+    """A Python string literal as ruff format writes it: double quotes, single ones when `value` holds more
+    double quotes than single ones."""
+    quote = "'" if value.count('"') > value.count("'") else '"'
+    return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+
+
+def markdown(value: str) -> str:
+    """Text Markdown shows as it is, in a paragraph, a heading or a table cell."""
+    return MARKDOWN_SYNTAX.sub(r"\\\g<0>", value)
+
+
+def markdown_code(value: str) -> str:
+    """An inline code span showing `value` as it is (outside tables). Backslashes do not escape in code: the
+    fence is one backtick longer than any run inside, and a space Markdown strips pads an edge that is one."""
+    fence = "`" * (max(map(len, re.findall("`+", value)), default=0) + 1)
+    pad = " " if value[:1] in "` " or value[-1:] in "` " else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def service_name(project_slug: str) -> str:
+    """service_name's default: the slug's words joined by '_', after `service_` where it would start with a
+    digit, in at most 57 characters: BentoML names stop at 63, and model_name adds `_model`."""
+    name = slugify(project_slug, separator="_")
+    return slugify(f"service_{name}" if name[:1].isdigit() else name, separator="_", max_length=57)
+
+
+FILTERS = {
+    "quoted": quoted,
+    "python_string": python_string,
+    "markdown": markdown,
+    "markdown_code": markdown_code,
+    "shell": shlex.quote,
+    "service_name": service_name,
+}
+# Renders cookiecutter.json's derived defaults, to tell them from answers given.
+DERIVED_DEFAULTS = Environment(extensions=[SlugifyExtension])
+DERIVED_DEFAULTS.filters.update(FILTERS)
 
 
 class InvalidAnswers(FailedHookException):
@@ -37,11 +115,12 @@ class InvalidAnswers(FailedHookException):
 class CheckAnswers(Extension):
     def __init__(self, environment) -> None:
         super().__init__(environment)
+        environment.filters.update(FILTERS)
         answers = _answers_being_loaded(environment)
         if answers is None:
             return
-        problems = unsafe_answers(answers)
-        if not problems and all(not JINJA.search(str(answers.get(key, ""))) for key in _text_fields()):
+        problems = answers_file_problems(_answers_file()) or unsafe_answers(answers)
+        if not problems and not _still_to_render(answers):
             problems = answer_problems(answers)  # every answer is final: check them all, together
             if not problems and answers.get("data_path"):
                 # Relative to where cookiecutter was run: it has not yet moved into the template folder.
@@ -63,34 +142,88 @@ def _answers_being_loaded(environment) -> dict | None:
     return None
 
 
-def _text_fields() -> list[str]:
-    return [key for key, value in TEMPLATE_DEFAULTS.items() if not key.startswith("_") and isinstance(value, str)]
+def _answers_file() -> dict:
+    """The user config's `default_context` (`--config-file`, ~/.cookiecutterrc): the answers file.
+
+    cookiecutter's main() (and cruft) keep the user config in a local `config_dict` and pass it on to nothing
+    this extension sees, so it is read from that frame."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        config = frame.f_locals.get("config_dict")
+        if isinstance(config, dict) and isinstance(config.get("default_context"), dict):
+            return config["default_context"]
+        frame = frame.f_back
+    return {}
+
+
+def _still_to_render(answers: dict) -> bool:
+    """Whether cookiecutter has yet to render the derived defaults: it builds an environment to, before prompting."""
+    return any(isinstance(answers.get(key), str) and JINJA.search(answers[key]) for key in DERIVED)
+
+
+def answers_file_problems(file_answers: dict) -> list[str]:
+    """Choices and yes/no answers of the answers file that cookiecutter cannot apply: it only warns (buried in
+    its output), then ignores that answer and every one after it in the file."""
+    problems = []
+    for field, value in file_answers.items():
+        if field in CHOICES and value not in CHOICES[field]:
+            problems.append(f"{field}: {value!r} is not one of {', '.join(CHOICES[field])}")
+        elif field in YES_NO_FIELDS and not _yes_or_no(value):
+            problems.append(f"{field}: {value!r} is not yes or no")
+    return problems
+
+
+def _yes_or_no(value) -> bool:
+    """What cookiecutter reads as a yes/no answer: a boolean, or a word its yes/no prompt accepts."""
+    words = YesNoPrompt.yes_choices + YesNoPrompt.no_choices
+    return isinstance(value, bool) or isinstance(value, str) and value.strip().lower() in words
 
 
 def unsafe_answers(answers: dict) -> list[str]:
     """Answers cookiecutter must not render: Jinja syntax, control characters, or not text at all
     (an answers file's unquoted yes/no/1 is read by YAML as a boolean or a number)."""
     problems = []
-    for field in _text_fields():
+    for field in TEXT_FIELDS + RENDERED_PRIVATE:
         value = answers.get(field, "")
-        if value == TEMPLATE_DEFAULTS[field]:
+        if value == TEMPLATE_DEFAULTS[field] or (field in NUMBER_FIELDS and type(value) in (int, float)):
             continue
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            problems.append(f"{field}: {value!r} is not text; in an answers file, quote it ({field}: \"{value}\")")
-        elif JINJA.search(str(value)):
+        if not isinstance(value, str):
+            problems.append(f"{field}: YAML read {value!r}, not text: quote the answer in the answers file")
+        elif JINJA.search(value):
             problems.append(f"{field}: must not contain Jinja syntax ({{{{, {{%, {{#): answers are text, not templates")
-        elif any(ord(character) < 32 or 127 <= ord(character) < 160 for character in str(value)):
+        elif NOT_TEXT.search(value):
             problems.append(f"{field}: must not contain control characters such as a line break")
+    for field in YES_NO_FIELDS:
+        if not isinstance(answers.get(field, True), bool):
+            problems.append(f"{field}: {answers[field]!r} is not yes or no")
     return problems
 
 
 def answer_problems(answers: dict) -> list[str]:
     checks = (name_problems, data_problems, threshold_problems, label_problems, format_problems)
-    return [problem for check in checks for problem in check(answers)]
+    problems = [problem for check in checks for problem in check(answers)]
+    # A default derived from a refused answer (service_name from project_slug...) goes with it, unreported.
+    refused, unreported = {problem.partition(":")[0] for problem in problems}, set()
+    for field, uses in DERIVED.items():
+        if uses & refused and _is_derived(field, answers):
+            refused.add(field)
+            unreported.add(field)
+    return [problem for problem in problems if problem.partition(":")[0] not in unreported]
+
+
+def _is_derived(field: str, answers: dict) -> bool:
+    """Whether `field` holds the default cookiecutter.json derives for it rather than an answer given."""
+    return answers[field] == DERIVED_DEFAULTS.from_string(TEMPLATE_DEFAULTS[field]).render(cookiecutter=answers)
 
 
 def name_problems(answers: dict) -> list[str]:
-    problems = [
+    problems = []
+    if not answers["project_slug"] and not slugify(answers["project_name"]):
+        problems.append(
+            f"project_name: {answers['project_name']!r} has no letter or digit to derive project_slug "
+            "(the folder name) from"
+        )
+    problems += [
         f"{field}: {answers[field]!r} is not a valid BentoML name "
         "(1-63 lowercase letters, digits, '_', '-' or '.', starting and ending with a letter or digit)"
         for field in ("project_slug", "model_name")
@@ -116,7 +249,7 @@ def data_problems(answers: dict) -> list[str]:
 
 def threshold_problems(answers: dict) -> list[str]:
     thresholds, problems = {}, []
-    for field in ("decline_threshold", "maybe_threshold"):
+    for field in NUMBER_FIELDS:
         text = str(answers[field]).strip()
         if not THRESHOLD.fullmatch(text):
             problems.append(f"{field}: {text!r} is not a number such as 0.5")
@@ -146,8 +279,12 @@ def label_problems(answers: dict) -> list[str]:
 
 def format_problems(answers: dict) -> list[str]:
     problems = []
-    if not PYTHON_VERSION.fullmatch(answers["python_version"]):
-        problems.append(f"python_version: {answers['python_version']!r} must be 3.11, 3.12 or 3.13 (the pinned numpy)")
+    if answers["python_version"] not in PYTHON_VERSIONS:
+        version, numpy = answers["python_version"], TEMPLATE_DEFAULTS["_service_packages"]["numpy"]
+        problems.append(
+            f"python_version: {version!r} must be one of {', '.join(PYTHON_VERSIONS)}, the Pythons every pinned "
+            f"package supports (numpy {numpy} needs 3.11 or newer)"
+        )
     if not DOCKER_IMAGE.fullmatch(answers["docker_image"]):
         problems.append(f"docker_image: {answers['docker_image']!r} is not an image reference (e.g. registry/name:tag)")
     return problems

@@ -6,15 +6,15 @@ import sys
 from importlib.util import find_spec
 from pathlib import Path
 
-FRAMEWORK = {{ cookiecutter.framework | tojson }}
-DATA_PATH = {{ cookiecutter.data_path | tojson }}
-TARGET_COLUMN = {{ cookiecutter.target_column | tojson }}
-POSITIVE_CLASS = {{ cookiecutter.positive_class | tojson }}
-EXCLUDE_COLUMNS = {{ cookiecutter.exclude_columns | tojson }}
-USE_CASE = Path("use_cases", {{ cookiecutter.use_case | tojson }})
-TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate | tojson }} == "yes"
-KUBERNETES = {{ cookiecutter.kubernetes | tojson }} == "yes"
-PROJECT = {{ cookiecutter.project_slug | tojson }}
+FRAMEWORK = {{ cookiecutter.framework | python_string }}
+DATA_PATH = {{ cookiecutter.data_path | python_string }}
+TARGET_COLUMN = {{ cookiecutter.target_column | python_string }}
+POSITIVE_CLASS = {{ cookiecutter.positive_class | python_string }}
+EXCLUDE_COLUMNS = {{ cookiecutter.exclude_columns | python_string }}
+USE_CASE = Path("use_cases", {{ cookiecutter.use_case | python_string }})
+TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate }}
+KUBERNETES = {{ cookiecutter.kubernetes }}
+PROJECT = {{ cookiecutter.project_slug | python_string }}
 # cruft runs this hook again, in a scratch folder, on every `cruft update`, `diff` and `check`: training
 # there would add a model to the user's store each time. Under cruft, training is `make train`.
 UNDER_CRUFT = {{ cookiecutter._commit is defined }}

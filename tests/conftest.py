@@ -14,10 +14,24 @@ import yaml
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 FRAMEWORKS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["framework"]
-SHARED_DATA = TEMPLATE_DIR.parent / "shared" / "data"  # public reference CSVs, read in place, never copied
+# Public reference CSVs, read in place, never copied. Resolved as the extension resolves data_path: a checkout
+# (a git worktree) may reach them through a symlink.
+SHARED_DATA = (TEMPLATE_DIR.parent / "shared" / "data").resolve()
 
 # The generated project's test helpers (Jinja-free) serve baked projects here too.
 sys.path.insert(0, str(TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "tests"))
+
+
+def run_cookiecutter(cwd: Path, *answers: str, answers_file: str = "") -> subprocess.CompletedProcess:
+    """The `cookiecutter` command line, run in `cwd` with `--no-input -o newout`, the answers given as
+    key=value and `answers_file` (YAML text) as the `default_context:` of a user config (--config-file)."""
+    config = cwd / "answers.yaml"
+    config.write_text(f"cookiecutters_dir: {cwd / 'cookiecutters'}\nreplay_dir: {cwd / 'replay'}\n{answers_file}")
+    command = [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), "--no-input", "--config-file", str(config),
+               "-o", "newout", *answers]  # fmt: skip
+    (cwd / "tmp").mkdir(exist_ok=True)  # cookiecutter leaves the hook scripts it renders in TMPDIR
+    env = {**os.environ, "TMPDIR": str(cwd / "tmp"), "BENTOML_HOME": str(cwd / "bentoml_home")}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def left_behind(tmp_path: Path) -> list[str]:

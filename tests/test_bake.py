@@ -96,3 +96,31 @@ def test_generated_pins_agree_with_the_template_requirements(project):
     bento_pins = pins("\n".join(yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]))
     assert generated_pins.items() <= template_pins.items()
     assert bento_pins.items() <= generated_pins.items()
+
+
+@pytest.mark.parametrize(
+    ("project_name", "slug", "service_name"),
+    [
+        ("Loan Desk (EU)", "loan-desk-eu", "loan_desk_eu"),
+        ("1st Loans", "1st-loans", "service_1st_loans"),  # a service name starts with a letter
+        ("Łódź Kredyt", "lodz-kredyt", "lodz_kredyt"),
+        # BentoML names stop at 63 characters, and model_name adds "_model" to the service name.
+        ("Very Long Name " * 6, "very-long-name-" * 4 + "ver", "very_long_name_" * 3 + "very_long_na"),
+    ],
+)
+def test_names_derived_from_any_project_name_are_valid(bake, project_name, slug, service_name):
+    project = bake(project_name=project_name, train_on_generate="no")
+    assert project.path.name == slug
+    assert project.setting("SERVICE_NAME") == service_name
+    assert project.setting("MODEL_NAME") == f"{service_name}_model"
+    deployment = yaml.safe_load((project.path / "k8s" / "deployment.yaml").read_text())
+    assert deployment["metadata"]["name"] == service_name.replace("_", "-")
+    assert project.setting("ENV_PREFIX") == f"{service_name.upper()}_"
+
+
+def test_python_3_14_is_accepted(bake):
+    project = bake(python_version="3.14", train_on_generate="no")
+    assert yaml.safe_load((project.path / "bentofile.yaml").read_text())["docker"]["python_version"] == "3.14"
+    workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
+    assert workflow["jobs"]["test-and-build"]["steps"][1]["with"]["python-version"] == "3.14"
+    assert 'requires-python = ">=3.14"' in (project.path / "pyproject.toml").read_text()
