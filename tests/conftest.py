@@ -58,6 +58,12 @@ class Project:
     def contract(self) -> dict:
         return yaml.safe_load((self.path / "contract.yaml").read_text(encoding="utf-8"))
 
+    def own_tests(self, everything: bool = False) -> subprocess.CompletedProcess:
+        """Run the project's own test suite. Its `own_server` tests (process lifecycle, serve-time settings)
+        do not depend on the data or the framework: the default project runs them, the others skip them."""
+        selection = [] if everything else ["-m", "not own_server"]
+        return self.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection, check=False)
+
     def setting(self, name: str):
         """A value of the project's scoring/settings.py (the answers it was generated with)."""
         settings = (self.path / "scoring" / "settings.py").read_text(encoding="utf-8")

@@ -106,5 +106,5 @@ def test_training_serves_the_new_model_and_promote_rolls_back(bake):
 
 @pytest.mark.parametrize("answers", [{}, CUSTOM], ids=["default", "custom"])
 def test_generated_project_tests_pass(bake, answers):
-    result = bake(**answers).run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False)
+    result = bake(**answers).own_tests(everything=answers == {})
     assert result.returncode == 0, result.stdout[-3000:]

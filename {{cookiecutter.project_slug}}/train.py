@@ -91,6 +91,8 @@ class Trained:
     train_rows: int
     validation: pd.DataFrame  # the held-out rows, checked and typed
     rejected_rows: int
+    onnx: bytes | None  # the model compiled for onnxruntime, where it gives the same probabilities
+    runtime: str  # what serves, and why
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +119,8 @@ def train_and_validate(args: argparse.Namespace) -> Trained:
     if auc < args.min_auc and not args.force:
         raise Refused(f"validation AUC {auc:.3f} is below the quality floor {args.min_auc}: nothing saved "
                       "(better data, or --min-auc / --force)")  # fmt: skip
-    return Trained(scorer, auc, len(train), validation, len(rejected))
+    onnx, runtime = model_store.compile_onnx(scorer, encoder.encode_frame(validation))
+    return Trained(scorer, auc, len(train), validation, len(rejected), onnx, runtime)
 
 
 def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
@@ -134,12 +137,15 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
             "target": f"{contract.target.column} = {contract.target.positive_class}",
             "decline_threshold": settings.DECLINE_THRESHOLD,
             "maybe_threshold": settings.MAYBE_THRESHOLD,
+            "runtime": trained.runtime,
             "package_versions": installed_versions(),
         },
         labels={"project": settings.PROJECT_SLUG, "service": settings.SERVICE_NAME, "framework": settings.FRAMEWORK},
+        onnx=trained.onnx,
     )
     rows = len(trained.validation)
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): validation AUC {auc:.3f} on {rows} rows")
+    print(f"Served by {trained.runtime}")
     if not args.no_promote:
         model_store.promote(str(bento_model.tag))
         print(f"Serving it from now on ({SERVED_MODEL_FILE.name}); bentoml build packs it")

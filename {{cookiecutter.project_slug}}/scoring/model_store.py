@@ -21,6 +21,7 @@ from scoring.contract import PROJECT_DIR, Contract
 from scoring.contract import load as load_contract
 from scoring.features import FeatureEncoder
 from scoring.frameworks import {{ cookiecutter.framework }} as framework
+from scoring.onnx_runtime import OnnxModel, compile_checked
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Scorer:
     """Turns records into the probability of the contract's positive class."""
 
     contract: Contract
-    model: Any
+    model: Any  # the framework's own, or an OnnxModel (scoring/onnx_runtime.py)
     tag: str
 
     @cached_property
@@ -36,6 +37,8 @@ class Scorer:
         return FeatureEncoder(self.contract)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
+        if isinstance(self.model, OnnxModel):
+            return self.model.positive_probability(features)
         return framework.predict_proba(self.model, features)
 
     def score_records(self, records: list[dict]) -> np.ndarray:
@@ -49,21 +52,28 @@ def fit(contract: Contract, features: np.ndarray, target: np.ndarray, seed: int)
     return Scorer(contract, framework.fit(features, target, seed), tag="unsaved")
 
 
-def save(scorer: Scorer, name: str, metadata: dict, labels: dict) -> bentoml.Model:
-    """Save the model with the contract it was trained on: the store holds all the preprocessing."""
+def compile_onnx(scorer: Scorer, validation_features: np.ndarray) -> tuple[bytes | None, str]:
+    """The model as ONNX, where onnxruntime gives the same probabilities on the validation rows."""
+    native = scorer.probabilities(validation_features)
+    return compile_checked(framework.to_onnx, scorer.model, native, validation_features)
+
+
+def save(scorer: Scorer, name: str, metadata: dict, labels: dict, onnx: bytes | None = None) -> bentoml.Model:
+    """Save the model with the contract it was trained on (the store holds all the preprocessing) and,
+    where it gives the same probabilities, its ONNX form, which then serves."""
+    custom_objects = {"contract": scorer.contract.model_dump(mode="json")}
+    if onnx:
+        custom_objects["onnx"] = onnx
     return framework.BENTOML_MODULE.save_model(
-        name,
-        scorer.model,
-        custom_objects={"contract": scorer.contract.model_dump(mode="json")},
-        metadata=metadata,
-        labels=labels,
+        name, scorer.model, custom_objects=custom_objects, metadata=metadata, labels=labels
     )
 
 
 def load(bento_model: bentoml.Model) -> Scorer:
+    onnx = bento_model.custom_objects.get("onnx")
     return Scorer(
         contract=trained_contract(bento_model),
-        model=framework.load(bento_model),
+        model=OnnxModel(onnx) if onnx else framework.load(bento_model),
         tag=str(bento_model.tag),
     )
 

@@ -6,7 +6,10 @@ Kubernetes would add for each Service, `enableServiceLinks: false`, since they s
 """
 
 import difflib
+import gc
+import logging
 import os
+import time
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +54,22 @@ def check_environment(environ: dict[str, str] = os.environ) -> None:
 def _with_guess(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     return f"{name} (did you mean {close[0]}?)" if close else name
+
+
+def warn_about_long_gc_pauses(threshold_ms: float = 20) -> None:
+    """Log a warning for each garbage collection that stops every request for over `threshold_ms`."""
+    started = 0.0
+
+    def timing(phase: str, info: dict) -> None:
+        nonlocal started
+        if phase == "start":
+            started = time.perf_counter()
+        elif (paused := 1000 * (time.perf_counter() - started)) > threshold_ms:
+            logging.getLogger("scoring.serving").warning(
+                "garbage collection paused requests for %.0f ms (generation %d)", paused, info["generation"]
+            )
+
+    gc.callbacks.append(timing)
 
 
 def load_options() -> ServingOptions:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 
 
 def classify(url: str, body) -> httpx.Response:
@@ -31,6 +32,18 @@ def band_examples(url: str, records: list[dict]) -> dict[str, dict]:
 
 def _median(scored: list[tuple[float, dict]]) -> dict:
     return sorted(scored, key=lambda pair: pair[0])[len(scored) // 2][1]
+
+
+def worker_memory_mib(url: str) -> float:
+    """Resident memory of the HTTP worker(s) of the `bentoml serve` listening at `url`."""
+    port = url.rsplit(":", 1)[1]
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
+        if "serve" in command and port in command:
+            workers = [child for child in process.children(recursive=True)
+                       if "_bentoml_impl.worker.service" in " ".join(child.cmdline())]  # fmt: skip
+            return sum(worker.memory_info().rss for worker in workers) / 2**20
+    raise LookupError(f"no bentoml serve listening at {url}")
 
 
 def free_port() -> int:

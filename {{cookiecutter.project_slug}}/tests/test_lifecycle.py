@@ -18,6 +18,8 @@ from scoring import settings
 from scoring.model_store import TAG_OVERRIDE
 from scoring.serving import HEAD_TIMEOUT_SECONDS, SHUTDOWN_SECONDS
 
+pytestmark = pytest.mark.own_server
+
 
 @contextmanager
 def bentoml_serve(env: dict[str, str], tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:

@@ -94,6 +94,7 @@ def test_the_openapi_document_is_valid_and_describes_the_errors_really_sent(serv
         assert not list(documented(document, path, status).iter_errors(answer.json())), (path, status)
 
 
+@pytest.mark.own_server
 def test_overload_answers_429_with_retry_after_and_logs_only_answered_decisions(serve_env, contract):
     env = {**serve_env, f"{settings.ENV_PREFIX}MAX_CONCURRENCY": "1"}
     body = {"records": [contract["example"]] * 100}

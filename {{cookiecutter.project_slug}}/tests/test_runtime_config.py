@@ -3,10 +3,13 @@
 import subprocess
 import sys
 
+import pytest
 from conftest import PROJECT_DIR
 from live_service import classify, running_service
 
 from scoring import settings
+
+pytestmark = pytest.mark.own_server
 
 
 def test_environment_overrides_reach_the_running_service(serve_env, examples):

@@ -1,11 +1,13 @@
-"""Framework adapters. Each module here offers the same four things:
+"""Framework adapters. Each module here offers the same five things:
 
 - ``BENTOML_MODULE``: the ``bentoml.<framework>`` module that saves the model;
 - ``fit(features, target, seed)``: train on the encoded features (NaN = missing), return what is saved;
 - ``load(bento_model)``: the saved model, set up to serve: one thread per model call, since a row takes
   microseconds and the default of a thread per core spent more time waking threads than predicting
   (and made throughput swing with any other load on the machine);
-- ``predict_proba(model, features)``: the probability of the positive class for each row.
+- ``predict_proba(model, features)``: the probability of the positive class for each row;
+- ``to_onnx``: ``to_onnx(model, n_features)`` -> an ONNX classifier with outputs (label, probabilities),
+  or None where no converter handles the model (scoring/onnx_runtime.py decides which runtime serves).
 
 The project uses one of them (settings.FRAMEWORK); model_store.py is the only importer.
 """

@@ -1,5 +1,7 @@
 """CatBoost gradient-boosted trees, saved with bentoml.catboost."""
 
+import tempfile
+
 import bentoml
 import numpy as np
 from catboost import CatBoostClassifier
@@ -18,3 +20,11 @@ def load(bento_model: bentoml.Model) -> CatBoostClassifier:
 
 def predict_proba(model: CatBoostClassifier, features: np.ndarray) -> np.ndarray:
     return model.predict_proba(features, thread_count=1)[:, 1]
+
+
+def to_onnx(model: CatBoostClassifier, n_features: int):
+    import onnx  # training only
+
+    with tempfile.TemporaryDirectory() as folder:  # CatBoost exports ONNX itself, to a file
+        model.save_model(f"{folder}/model.onnx", format="onnx")
+        return onnx.load(f"{folder}/model.onnx")

@@ -18,3 +18,11 @@ def load(bento_model: bentoml.Model) -> lgb.Booster:
 
 def predict_proba(model: lgb.Booster, features: np.ndarray) -> np.ndarray:
     return model.predict(features, num_threads=1)  # a binary booster predicts the positive-class probability
+
+
+def to_onnx(model: lgb.Booster, n_features: int):
+    from onnxmltools import convert_lightgbm  # training only
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    initial_types = [("features", FloatTensorType([None, n_features]))]
+    return convert_lightgbm(model, initial_types=initial_types, target_opset=15, zipmap=False)

@@ -20,3 +20,8 @@ def load(bento_model: bentoml.Model) -> HistGradientBoostingClassifier:
 
 def predict_proba(model: HistGradientBoostingClassifier, features: np.ndarray) -> np.ndarray:
     return model.predict_proba(features)[:, 1]
+
+
+# skl2onnx 1.20 fails to convert HistGradientBoostingClassifier with numpy 2.4 and onnx 1.19-1.23
+# (checked: "AttributeProto.ints: Expected an int, got a boolean"); the native model serves.
+to_onnx = None

@@ -21,3 +21,10 @@ def load(bento_model: bentoml.Model) -> xgb.Booster:
 
 def predict_proba(model: xgb.Booster, features: np.ndarray) -> np.ndarray:
     return model.inplace_predict(features)  # a binary:logistic booster predicts the positive-class probability
+
+
+def to_onnx(model: xgb.Booster, n_features: int):
+    from onnxmltools import convert_xgboost  # training only
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    return convert_xgboost(model, initial_types=[("features", FloatTensorType([None, n_features]))], target_opset=15)

@@ -1,0 +1,53 @@
+"""What the service is measured against, each under uvicorn (`uvicorn benchmarks.peers:fastapi_app`):
+
+- fastapi_app: the endpoint a team would hand-write for the same trained model: FastAPI, a pydantic
+  request model, scikit-learn's DictVectorizer, the framework's own prediction with its default threads;
+- floor_app: the HTTP floor: a bare Starlette app that only parses the same JSON body and answers a constant.
+"""
+
+import numpy as np
+from fastapi import FastAPI
+from sklearn.feature_extraction import DictVectorizer
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from scoring import model_store
+from scoring.features import FeatureEncoder
+from scoring.model_store import framework
+from scoring.policy import load_policy
+from scoring.schema import CONTRACT, Decision, Record
+
+SERVED = model_store.served_model()
+MODEL = framework.BENTOML_MODULE.load_model(SERVED)  # as saved: the framework's default threads
+POLICY = load_policy()
+BOOLEANS = {name: spec.true_value for name, spec in CONTRACT.fields.items() if spec.kind == "boolean"}
+# The columns the model was trained on, in its order (a team's vectorizer would be the one it trained with).
+VECTORIZER = DictVectorizer(sparse=False)
+VECTORIZER.feature_names_ = FeatureEncoder(model_store.trained_contract(SERVED)).columns
+VECTORIZER.vocabulary_ = {column: index for index, column in enumerate(VECTORIZER.feature_names_)}
+
+fastapi_app = FastAPI()
+
+
+@fastapi_app.post("/classify")
+def classify(record: Record) -> Decision:
+    fields = record.model_dump(by_alias=True)
+    for name, true_value in BOOLEANS.items():
+        fields[name] = fields[name] in (True, true_value)
+    probability = float(np.asarray(framework.predict_proba(MODEL, VECTORIZER.transform([fields])))[0])
+    return Decision(status=POLICY.decide(probability), probability=probability, model=str(SERVED.tag))
+
+
+async def constant(request: Request) -> JSONResponse:
+    await request.json()
+    return JSONResponse({"status": "APPROVED", "probability": 0.5, "model": "none"})
+
+
+async def ready(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ready")
+
+
+fastapi_app.add_api_route("/readyz", lambda: PlainTextResponse("ready"))
+floor_app = Starlette(routes=[Route("/classify", constant, methods=["POST"]), Route("/readyz", ready)])

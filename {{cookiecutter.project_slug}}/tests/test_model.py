@@ -1,0 +1,45 @@
+"""The served model: features encoded alike on every path, and the faster runtime giving the same answers."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from conftest import PROJECT_DIR
+
+from scoring import data
+from scoring.contract import load
+from scoring.features import FeatureEncoder
+
+# Run in the trained model's environment (its own BENTOML_HOME): the served runtime (ONNX where it was
+# kept) against the framework's own model, on the validation rows.
+COMPARE = """
+import json, numpy as np
+from examples import validation_records
+from scoring import model_store
+from scoring.model_store import framework
+bento_model = model_store.served_model()
+scorer = model_store.load(bento_model)
+features = scorer.encoder.encode_records(validation_records())
+served = scorer.probabilities(features)
+native = framework.predict_proba(framework.load(bento_model), features)
+print(json.dumps({"difference": float(np.max(np.abs(served - native))), "runtime": bento_model.info.metadata["runtime"],
+                  "onnx": "onnx" in bento_model.custom_objects}))
+"""
+
+
+def test_records_and_data_files_are_encoded_alike():
+    contract = load()
+    rows, _ = data.check_rows(data.training_data(contract), contract)
+    encoder = FeatureEncoder(contract)
+    records = json.loads(rows[list(contract.fields)].to_json(orient="records"))  # missing values as null
+    assert np.array_equal(encoder.encode_frame(rows), encoder.encode_records(records), equal_nan=True)
+
+
+def test_the_served_runtime_gives_the_frameworks_own_probabilities(serve_env):
+    env = {**serve_env, "PYTHONPATH": f"{PROJECT_DIR}:{PROJECT_DIR / 'tests'}"}
+    output = subprocess.run([sys.executable, "-c", COMPARE], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert output.returncode == 0, output.stderr
+    result = json.loads(output.stdout)
+    assert result["difference"] <= 1e-6
+    assert result["runtime"].startswith("onnxruntime" if result["onnx"] else "native")
