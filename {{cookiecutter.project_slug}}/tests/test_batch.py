@@ -30,7 +30,7 @@ def break_rows(frame: pd.DataFrame) -> dict[int, str]:
     """Break one rule in some rows, as a CSV can; row -> the reason check_rows gives."""
     reasons = {}
     for number, (name, spec) in enumerate(CONTRACT.fields.items()):
-        row = 7 + 101 * number
+        row = 7 + 13 * number
         frame[name] = frame[name].astype(object)
         if spec.kind in ("integer", "number"):
             frame.loc[row, name], reasons[row] = "lots", f"{name}: 'lots' is not a number"
@@ -108,8 +108,8 @@ def test_decisions_are_the_services_answers(scored, service_url):
 
 def test_serve_time_policy_overrides_apply_to_batch_scoring_too(serve_env, tmp_path):
     table(200).to_csv(tmp_path / "customers.csv", index=False)
-    thresholds = {"DECLINE_THRESHOLD": "0.999999", "MAYBE_THRESHOLD": "0.999998", "APPROVED_LABEL": "GRANTED"}
-    env = {**serve_env, **{f"{settings.ENV_PREFIX}{name}": value for name, value in thresholds.items()}}
+    overrides = {"DECLINE_THRESHOLD": "0.999999", "MAYBE_THRESHOLD": "0.999998", "APPROVED_LABEL": "GRANTED"}
+    env = serve_env | {f"{settings.ENV_PREFIX}{name}": value for name, value in overrides.items()}
     score(env, str(tmp_path / "customers.csv"), "--output", str(tmp_path / "decisions.csv"))
     decisions = pd.read_csv(tmp_path / "decisions.csv")
     policy = DecisionPolicy(decline_threshold=0.999999, maybe_threshold=0.999998, approved_label="GRANTED")
