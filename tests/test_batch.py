@@ -75,9 +75,9 @@ def test_batch_benchmark_reports_rows_per_second_against_the_floor(bake, tmp_pat
 def test_make_score_runs_score_py(bake):
     project = bake(train_on_generate="no")
     local = project.run("make", "-n", "score", "INPUT=customers.csv", "OUTPUT=decisions.parquet").stdout
-    spark = project.run("make", "-n", "score", "INPUT=in/", "OUTPUT=out/", "SPARK=local[*]").stdout
+    spark = project.run("make", "-n", "score", "INPUT=in/", "OUTPUT=out/", "KEEP=id", "SPARK=local[*]").stdout
     assert local.strip() == "python score.py customers.csv --output decisions.parquet"
-    assert spark.strip() == "python score.py in/ --output out/ --spark 'local[*]'"
+    assert spark.strip() == "python score.py in/ --output out/ --keep id --spark 'local[*]'"
 
 
 def test_pyspark_is_an_optional_pinned_extra_never_in_the_bento(bake):
