@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from scoring import model_store
+from scoring import model_store, settings
 from scoring.contract import PROJECT_DIR, Contract
 from scoring.contract import load as load_contract
 from scoring.data import DataError, check_rows
@@ -217,7 +217,7 @@ def spark_session(master: str):
         del os.environ["SPARK_LOCAL_IP"]  # set by pandera's import when pyspark is installed: no cluster reaches it
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.builder.master(master).appName("score").getOrCreate()
+    spark = SparkSession.builder.master(master).appName(f"{settings.SERVICE_NAME} score.py").getOrCreate()
     spark.sparkContext.addPyFile(_package_zip())
     return spark
 
