@@ -1,12 +1,18 @@
 """Generated projects, trained by the post-gen hook, served for real and built into a bento."""
 
 import os
+import re
+import shutil
+import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
+import httpx
 import pytest
 import yaml
-from live_service import band_examples, classify, running_service
+from conftest import TEMPLATE_DIR
+from live_service import band_examples, classify, running_server, running_service
 
 CUSTOM = {
     "project_name": "Loan Desk",
@@ -72,6 +78,76 @@ def test_bentoml_build_packs_code_contract_model_and_dockerfile(bake, tmp_path):
     pinned = yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]
     assert set(pinned) <= set(requirements.split()), "the bento installs the versions the model was trained with"
     assert not [name for name in members if name.startswith(("src/tests", "src/use_cases"))]
+
+
+def bash_block(readme: Path, first_command: str) -> str:
+    """The README's ```bash block whose first line starts with `first_command`, as written."""
+    blocks = re.findall(r"^```bash\n(.*?)^```", readme.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
+    [block] = [block for block in blocks if block.startswith(first_command)]
+    return block
+
+
+def decisions(url: str, records: list[dict]) -> list[dict]:
+    response = httpx.post(f"{url}/classify_batch", json={"records": records}, timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_exported_bento_serves_the_same_probabilities_from_a_clean_environment(bake, tmp_path):
+    """The README's commands, run as written: export the bento, then, elsewhere, a fresh virtualenv with only the
+    bento's own requirements, an empty store to import it into, and `bentoml serve` from that store."""
+    project = bake()
+    readme = project.path / "README.md"
+    subprocess.run(["bash", "-euo", "pipefail", "-c", bash_block(readme, "bentoml build")], cwd=project.path,
+                   env=project.env, check=True, capture_output=True)  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.move(project.path / "service.bento", elsewhere / "service.bento")
+
+    *setup, serve = bash_block(readme, "python3 -m venv").strip().splitlines()
+    this_venv = {str(Path(sys.executable).parent), os.path.join(os.environ.get("VIRTUAL_ENV", "-"), "bin")}
+    clean_env = {name: value for name, value in os.environ.items() if name not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    clean_env["PATH"] = os.pathsep.join(part for part in os.environ["PATH"].split(os.pathsep) if part not in this_venv)
+    clean_env["BENTOML_HOME"] = str(tmp_path / "empty_store")
+    try:
+        subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(setup)], cwd=elsewhere, env=clean_env, check=True,
+                       capture_output=True)  # fmt: skip
+        installed = subprocess.run([elsewhere / ".venv/bin/python", "-m", "pip", "freeze"], env=clean_env,
+                                   check=True, capture_output=True, text=True).stdout  # fmt: skip
+        assert pins(installed) == pins((elsewhere / "bento-requirements.txt").read_text()), "nothing else"
+
+        records = [project.contract["example"], *project.validation_records(200)]
+        with running_service(project.path, project.env) as url:
+            expected = decisions(url, records)
+        command = ["bash", "-c", f". .venv/bin/activate && {serve} --host 127.0.0.1 --port {{port}}"]
+        with running_server(command, elsewhere, clean_env) as url:
+            assert decisions(url, records) == expected
+    finally:
+        shutil.rmtree(elsewhere / ".venv", ignore_errors=True)  # a gigabyte
+
+
+def pins(requirements: str) -> set[str]:
+    """name==version lines, names normalized as pip compares them (PyYAML is pyyaml, pydantic_core pydantic-core)."""
+    lines = [line.partition("==") for line in requirements.splitlines() if "==" in line]
+    return {re.sub(r"[-_.]+", "-", name).lower() + "==" + version.strip() for name, _, version in lines}
+
+
+EXPORT_OR_IMPORT_PATH = re.compile(r"bentoml (?:export \S+|import) (\S+)")
+
+
+def test_every_documented_export_and_import_path_is_absolute(bake):
+    """BentoML 1.4.40 reads a relative path from / (`bentoml export <tag> service.bento` wrote /service.bento)."""
+    project = bake(train_on_generate="no")
+    documents = [TEMPLATE_DIR / "README.md", *(project.path / name for name in ("README.md", "Makefile"))]
+    paths = [path for document in documents for path in EXPORT_OR_IMPORT_PATH.findall(document.read_text())]
+    assert len(paths) >= 4
+    assert all(path.startswith(('"$PWD/', '"$(CURDIR)/')) for path in paths), paths
+
+
+def test_make_serve_takes_a_port(bake):
+    project = bake()
+    with running_server(["make", "serve", "PORT={port}"], project.path, project.env) as url:
+        assert classify(url, project.contract["example"]).status_code == 200
 
 
 def test_two_projects_sharing_a_store_and_a_model_name_each_serve_their_own_model(cookies, tmp_path, monkeypatch):
