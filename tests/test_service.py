@@ -53,6 +53,14 @@ def test_model_metadata_records_metrics_thresholds_and_versions(bake):
     assert metadata["validation_auc"] > 0.75
     assert metadata["train_rows"] + metadata["validation_rows"] == 5000
     assert (metadata["decline_threshold"], metadata["maybe_threshold"]) == (0.9, 0.1)
+    bands = metadata["validation_bands"]
+    assert [(band["status"], band["probability"]) for band in bands] == [
+        ("REJECT", "above 0.9"),
+        ("REVIEW", "above 0.1, up to 0.9"),
+        ("ACCEPT", "0.1 or below"),
+    ]
+    assert sum(band["rows"] for band in bands) == metadata["validation_rows"]
+    assert round(sum(band["share_pct"] for band in bands), 1) == 100.0
     assert metadata["target"] == "status = defaulted"
     assert metadata["package_versions"]["bentoml"] == metadata["package_versions"]["bentoml"].strip()
     assert set(metadata["package_versions"]) >= {"bentoml", "numpy", "xgboost"}
@@ -78,6 +86,29 @@ def test_bentoml_build_packs_code_contract_model_and_dockerfile(bake, tmp_path):
     pinned = yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]
     assert set(pinned) <= set(requirements.split()), "the bento installs the versions the model was trained with"
     assert not [name for name in members if name.startswith(("src/tests", "src/use_cases"))]
+
+
+def test_training_at_generation_writes_the_model_card_the_readme_links(bake):
+    project = bake()
+    card = (project.path / "MODEL_CARD.md").read_text()
+    assert "[MODEL_CARD.md](MODEL_CARD.md)" in (project.path / "README.md").read_text()
+    assert card_tag(project.path) == served_tag_of(project.path)
+    metadata = project.model_info()["metadata"]
+    assert f"**{metadata['validation_auc']:.3f}**" in card
+    for band in metadata["validation_bands"]:
+        assert f"| {band['status']} | {band['probability']} | {band['rows']:,} | {band['share_pct']:.1f} % |" in card
+    for plot in ("roc.png", "scores.png"):
+        assert f"](model_card/{plot})" in card
+        assert (project.path / "model_card" / plot).read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_report_prints_what_other_thresholds_do(bake):
+    project = bake()
+    table = project.run(sys.executable, "-m", "scoring.report", "--decline", "0.6", "--maybe", "0.35").stdout
+    rows = [line.rsplit(maxsplit=3) for line in table.splitlines()[2:5]]
+    assert "DECLINED  above 0.6 " in table and "MAYBE     above 0.35, up to 0.6 " in table
+    assert sum(int(row[1].replace(",", "")) for row in rows) == project.model_info()["metadata"]["validation_rows"]
+    assert round(sum(float(row[2].rstrip("%")) for row in rows), 1) == 100.0
 
 
 def bash_block(readme: Path, first_command: str) -> str:
@@ -166,14 +197,24 @@ def served_tag_of(project_dir) -> str:
     return (project_dir / "served_model.txt").read_text().strip()
 
 
+def card_tag(project_dir: Path) -> str:
+    """The model MODEL_CARD.md describes."""
+    return re.match(r"# Model card: `(.*)`", (project_dir / "MODEL_CARD.md").read_text())[1]
+
+
 def test_training_serves_the_new_model_and_promote_rolls_back(bake):
     project = bake(project_name="Rollback Desk")
     first = served_tag_of(project.path)
+    assert card_tag(project.path) == first
     project.run(sys.executable, "train.py", "--seed", "7")
     second = served_tag_of(project.path)
     assert second != first and second.startswith("rollback_desk_model:")
+    assert card_tag(project.path) == second
+    project.run(sys.executable, "train.py", "--seed", "8", "--no-promote")
+    assert card_tag(project.path) == second, "the card describes the served model, not the latest"
     project.run("make", "promote", f"TAG={first}")
     assert served_tag_of(project.path) == first
+    assert card_tag(project.path) == first
     refused = project.run("make", "promote", "TAG=rollback_desk_model:nosuchversion", check=False)
     assert refused.returncode != 0 and "is not in the BentoML model store" in refused.stderr
     with running_service(project.path, project.env) as url:

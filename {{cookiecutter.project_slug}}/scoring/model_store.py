@@ -49,12 +49,13 @@ def fit(contract: Contract, features: np.ndarray, target: np.ndarray, seed: int)
     return Scorer(contract, framework.fit(features, target, seed), tag="unsaved")
 
 
-def save(scorer: Scorer, name: str, metadata: dict, labels: dict) -> bentoml.Model:
-    """Save the model with the contract it was trained on: the store holds all the preprocessing."""
+def save(scorer: Scorer, name: str, metadata: dict, labels: dict, validation: dict) -> bentoml.Model:
+    """Save the model with the contract it was trained on (the store holds all the preprocessing) and its
+    validation scores (the model card's source, scoring/report.py)."""
     return framework.BENTOML_MODULE.save_model(
         name,
         scorer.model,
-        custom_objects={"contract": scorer.contract.model_dump(mode="json")},
+        custom_objects={"contract": scorer.contract.model_dump(mode="json"), "validation": validation},
         metadata=metadata,
         labels=labels,
     )
@@ -110,4 +111,7 @@ def promote(tag: str) -> bentoml.Model:
 if __name__ == "__main__":  # python -m scoring.model_store promote <tag>
     if len(sys.argv) != 3 or sys.argv[1] != "promote":
         sys.exit("usage: python -m scoring.model_store promote <name:version>")
-    print(f"serving {promote(sys.argv[2]).tag} (written to {SERVED_MODEL_FILE.name})")
+    from scoring import report  # matplotlib: a training package, which the service does without
+
+    promoted = promote(sys.argv[2])
+    print(f"serving {promoted.tag} (written to {SERVED_MODEL_FILE.name}); model card: {report.write_card(promoted)}")
