@@ -10,8 +10,9 @@ prompts and again before it generates. `cookiecutter.json` names this one under 
 Each problem is one line naming the field; all of them are reported at once.
 
 The filters write an answer the way each file format reads it back exactly (`quoted` for TOML and YAML,
-`python_string`, `markdown`, `markdown_code`, `shell`), derive `service_name` from `project_slug`, and the
-image repository that `make containerize` tags versions in from `docker_image`.
+`python_string`, `markdown`, `markdown_code`, `shell`), write them all to the project's answers file
+(`answers_file`), derive `service_name` from `project_slug`, and the image repository that `make containerize`
+tags versions in from `docker_image`.
 """
 
 import json
@@ -89,6 +90,16 @@ def markdown_code(value: str) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
+def answers_file(context: dict) -> str:
+    """The answers a project was generated with, as a cookiecutter user config that `--config-file` gives back to
+    cookiecutter or cruft: JSON, which YAML reads. Private values (pins, `_template`, cruft's `_commit`) are left
+    out: they come with the template release, named beside the answers. Non-ASCII stays as it is: `jsonify`
+    writes an emoji as a JSON surrogate pair, which YAML reads back as two lone surrogates."""
+    answers = {key: value for key, value in context.items() if not key.startswith("_")}
+    config = {"template_version": context["_template_version"], "default_context": answers}
+    return json.dumps(config, ensure_ascii=False, indent=4)
+
+
 def image_repository(image: str) -> str:
     """`image` without its tag: registry.example.com:5000/loan:1.2 -> registry.example.com:5000/loan (a colon
     before the last slash is a registry's port)."""
@@ -110,6 +121,7 @@ FILTERS = {
     "shell": shlex.quote,
     "service_name": service_name,
     "image_repository": image_repository,
+    "answers_file": answers_file,
 }
 # Renders cookiecutter.json's derived defaults, to tell them from answers given.
 DERIVED_DEFAULTS = Environment(extensions=[SlugifyExtension])

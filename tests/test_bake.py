@@ -10,7 +10,7 @@ from conftest import FRAMEWORKS, TEMPLATE_DIR
 
 # Every file of the default project, exactly: nothing missing, nothing left over (e.g. use_cases/).
 DEFAULT_FILES = {
-    ".github/workflows/ci.yml", ".gitignore", "Makefile", "README.md", "bentofile.yaml", "contract.yaml",
+    ".cookiecutter.json", ".github/workflows/ci.yml", ".gitignore", "Makefile", "README.md", "bentofile.yaml", "contract.yaml",
     "pyproject.toml", "requirements.txt", "service.py", "train.py",
     "benchmarks/baseline.py", "benchmarks/benchmark.py",
     "k8s/deployment.yaml", "k8s/hpa.yaml", "k8s/service.yaml",

@@ -147,7 +147,10 @@ def test_cruft_update_brings_template_changes_and_keeps_the_served_model(tmp_pat
                   cwd=tmp_path)  # fmt: skip
     assert "not trained here" in created.stdout
     project = tmp_path / "cruft-made"
-    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["project_slug"] == "cruft-made"
+    context = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert context["project_slug"] == "cruft-made"
+    answers = json.loads((project / ".cookiecutter.json").read_text())["default_context"]
+    assert answers == {key: value for key, value in context.items() if not key.startswith("_")}, "the same answers"
     run(sys.executable, "train.py", cwd=project)
     served = (project / "served_model.txt").read_text()
     git("init", "-q", cwd=project)
