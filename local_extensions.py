@@ -10,7 +10,9 @@ prompts and again before it generates. `cookiecutter.json` names this one under 
 Each problem is one line naming the field; all of them are reported at once.
 
 The filters write an answer the way each file format reads it back exactly (`quoted` for TOML and YAML,
-`python_string`, `markdown`, `markdown_code`, `shell`), and derive `service_name` from `project_slug`.
+`python_string`, `markdown`, `markdown_code`, `shell`), write them all to the project's answers file
+(`answers_file`), derive `service_name` from `project_slug`, and the image repository that `make containerize`
+tags versions in from `docker_image`.
 """
 
 import json
@@ -88,6 +90,22 @@ def markdown_code(value: str) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
+def answers_file(context: dict) -> str:
+    """The answers a project was generated with, as a cookiecutter user config that `--config-file` gives back to
+    cookiecutter or cruft: JSON, which YAML reads. Private values (pins, `_template`, cruft's `_commit`) are left
+    out: they come with the template release, named beside the answers. Non-ASCII stays as it is: `jsonify`
+    writes an emoji as a JSON surrogate pair, which YAML reads back as two lone surrogates."""
+    answers = {key: value for key, value in context.items() if not key.startswith("_")}
+    config = {"template_version": context["_template_version"], "default_context": answers}
+    return json.dumps(config, ensure_ascii=False, indent=4)
+
+
+def image_repository(image: str) -> str:
+    """`image` without its tag: registry.example.com:5000/loan:1.2 -> registry.example.com:5000/loan (a colon
+    before the last slash is a registry's port)."""
+    return image.rpartition(":")[0] if ":" in image.rpartition("/")[2] else image
+
+
 def service_name(project_slug: str) -> str:
     """service_name's default: the slug's words joined by '_', after `service_` where it would start with a
     digit, in at most 57 characters: BentoML names stop at 63, and model_name adds `_model`."""
@@ -102,6 +120,8 @@ FILTERS = {
     "markdown_code": markdown_code,
     "shell": shlex.quote,
     "service_name": service_name,
+    "image_repository": image_repository,
+    "answers_file": answers_file,
 }
 # Renders cookiecutter.json's derived defaults, to tell them from answers given.
 DERIVED_DEFAULTS = Environment(extensions=[SlugifyExtension])
@@ -287,4 +307,9 @@ def format_problems(answers: dict) -> list[str]:
         )
     if not DOCKER_IMAGE.fullmatch(answers["docker_image"]):
         problems.append(f"docker_image: {answers['docker_image']!r} is not an image reference (e.g. registry/name:tag)")
+    elif "@" in answers["docker_image"]:
+        problems.append(
+            f"docker_image: {answers['docker_image']!r} is a digest; give a tag (e.g. registry/name:tag): "
+            "make containerize tags the image it builds with it"
+        )
     return problems

@@ -19,7 +19,7 @@ PROJECT = {{ cookiecutter.project_slug | python_string }}
 # there would add a model to the user's store each time. Under cruft, training is `make train`.
 UNDER_CRUFT = {{ cookiecutter._commit is defined }}
 # Modules train.py imports; each framework adapter's library has the framework's own name.
-TRAINING_MODULES = ["bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", "onnxruntime", FRAMEWORK]
+TRAINING_MODULES = ["bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", "onnxruntime", "matplotlib", FRAMEWORK]
 TRAIN_LATER = f"then train with: cd {PROJECT} && pip install -r requirements.txt && python train.py"
 INFER = [sys.executable, "-m", "scoring.contract", "infer", DATA_PATH, "--target", TARGET_COLUMN,
          "--positive", POSITIVE_CLASS, "--exclude", EXCLUDE_COLUMNS, "--output", "contract.yaml"]  # fmt: skip

@@ -5,10 +5,17 @@ choice it cannot apply, then ignores it and every answer after it: each case wor
 """
 
 import ast
+import json
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
-from conftest import run_cookiecutter
+from conftest import TEMPLATE_DIR, run_cookiecutter
+
+TEMPLATE_DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 
 
 def settings(project) -> dict:
@@ -59,3 +66,26 @@ def test_an_answer_the_file_gets_wrong_is_refused_in_one_line(tmp_path, answer, 
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "newout").exists()
     assert not (tmp_path / "MARKER").exists()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_a_project_keeps_its_answers_and_is_regenerated_from_them(bake, tmp_path):
+    """.cookiecutter.json, given to `cookiecutter --config-file` as it is, makes the same project again."""
+    answers = {"project_name": 'Zoë\'s "Prêt" 😀', "approved_label": "yes", "maybe_threshold": "0.25",
+               "framework": "lightgbm", "kubernetes": "no", "train_on_generate": "no"}  # fmt: skip
+    project = bake(**answers)
+    kept = json.loads((project.path / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert kept["template_version"] == TEMPLATE_DEFAULTS["_template_version"]
+    assert kept["default_context"] == {key: value for key, value in TEMPLATE_DEFAULTS.items() if not key[0] == "_"} | {
+        **answers, "project_slug": "zoe-s-pret", "service_name": "zoe_s_pret", "model_name": "zoe_s_pret_model",
+        "docker_image": "zoe_s_pret:latest", "use_case": "credit_risk", "kubernetes": False,
+        "train_on_generate": False,
+    }  # fmt: skip
+    env = {**os.environ, "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "BENTOML_HOME": str(tmp_path / "store")}
+    command = [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), "--no-input", "--config-file",
+               str(project.path / ".cookiecutter.json"), "-o", str(tmp_path / "again")]  # fmt: skip
+    subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True)
+    assert tree(tmp_path / "again" / "zoe-s-pret") == tree(project.path)

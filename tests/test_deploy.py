@@ -65,20 +65,50 @@ def test_no_manifests_when_not_wanted(bake):
 
 def test_makefile_targets(bake):
     project = bake(train_on_generate="no")
-    targets = ["install", "train", "promote", "serve", "test", "lint", "bench", "containerize", "deploy"]
-    commands = project.run("make", "-n", *targets, "TAG=credit_risk_service_model:v1")
+    targets = ["install", "train", "promote", "serve", "test", "lint", "bench", "export", "containerize", "push",
+               "deploy"]  # fmt: skip
+    commands = project.run("make", "-n", *targets, "TAG=credit_risk_service_model:v1", "VERSION=v2")
     assert commands.stdout.splitlines() == [
         "pip install -r requirements.txt",
         "python train.py",
         "python -m scoring.model_store promote credit_risk_service_model:v1",
-        "bentoml serve",
+        "bentoml serve --port 3000",
         "python -m pytest",
         "ruff check . && ruff format --check .",
         "python benchmarks/benchmark.py",
         "bentoml build",
-        "bentoml containerize credit_risk_service:latest",
+        f'bentoml export credit_risk_service:latest "{project.path}/service.bento"',
+        "bentoml containerize credit_risk_service:latest --backend docker --image-tag credit_risk_service:latest "
+        "--image-tag credit_risk_service:v2",
+        "docker push credit_risk_service:latest && docker push credit_risk_service:v2",
         "kubectl apply -f k8s/",
     ]
+
+
+@pytest.mark.parametrize(
+    ("docker_image", "repository"),
+    [("registry.example.com:5000/team/loan:1.2", "registry.example.com:5000/team/loan"),
+     ("registry.example.com:5000/loan", "registry.example.com:5000/loan")],
+)  # fmt: skip
+def test_containerize_tags_the_image_the_deployment_runs_and_the_bento_version(bake, docker_image, repository):
+    """Without a Docker daemon: podman and buildah build and push without one."""
+    project = bake(train_on_generate="no", docker_image=docker_image)
+    commands = project.run("make", "-n", "containerize", "push", "BACKEND=podman", "VERSION=v2").stdout.splitlines()
+    assert commands[1:] == [
+        f"bentoml containerize credit_risk_service:latest --backend podman --image-tag {docker_image} "
+        f"--image-tag {repository}:v2",
+        f"podman push {docker_image} && podman push {repository}:v2",
+    ]
+    deployment = yaml.safe_load((project.path / "k8s" / "deployment.yaml").read_text())
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == docker_image
+
+
+def test_make_version_is_the_latest_bento_version(bake):
+    project = bake()
+    tag = project.run(sys.executable, "-m", "bentoml", "build", "--output", "tag").stdout.strip().splitlines()[-1]
+    version = tag.rpartition(":")[2]
+    commands = project.run("make", "-n", "push").stdout
+    assert commands.strip() == f"docker push credit_risk_service:latest && docker push credit_risk_service:{version}"
 
 
 def test_ci_workflow_installs_trains_tests_and_builds(bake):
@@ -117,7 +147,10 @@ def test_cruft_update_brings_template_changes_and_keeps_the_served_model(tmp_pat
                   cwd=tmp_path)  # fmt: skip
     assert "not trained here" in created.stdout
     project = tmp_path / "cruft-made"
-    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["project_slug"] == "cruft-made"
+    context = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert context["project_slug"] == "cruft-made"
+    answers = json.loads((project / ".cookiecutter.json").read_text())["default_context"]
+    assert answers == {key: value for key, value in context.items() if not key.startswith("_")}, "the same answers"
     run(sys.executable, "train.py", cwd=project)
     served = (project / "served_model.txt").read_text()
     git("init", "-q", cwd=project)

@@ -14,7 +14,7 @@ ANSWERS = {
     "project_name": 'Zoë\'s "Prêt" \\ #1 *[x](y)* a|b `c` <br> Кредит 信用 😀',
     "author": 'Ünal O\'Brien "Jo" \\ 😀',
     "declined_label": 'NON "no" 😀',
-    "maybe_label": "Peut-être | `maybe` \\ #2 _x_",
+    "maybe_label": "Peut-être | `maybe` \\ #2 _x_ $x^$",  # $...$: TeX to matplotlib, and "x^" no valid TeX
     "approved_label": "OUI 'sí' — " + " ".join(["très bien"] * 12),  # a line of settings.py over ruff's 120
     "docker_image": "yes",  # YAML's true, unquoted
 }
@@ -65,6 +65,14 @@ def test_markdown(project):
     first_table = tokens[: next(index for index, token in enumerate(tokens) if token.type == "table_close")]
     cells = [markdown_text(first_table[at + 1]) for at, token in enumerate(first_table) if token.type == "td_open"]
     assert cells == ["above 0.5", LABELS[0], "above 0.3", LABELS[1], "otherwise", LABELS[2]]
+
+
+def test_the_model_card_shows_the_labels_as_typed(project):
+    card = (project.path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    tokens = MarkdownIt("commonmark").enable("table").parse(card)
+    cells = [markdown_text(tokens[at + 1]) for at, token in enumerate(tokens) if token.type == "td_open"]
+    assert [cell for cell in cells if cell in LABELS] == LABELS
+    assert (project.path / "model_card" / "scores.png").is_file()
 
 
 def test_the_project_trains_and_serves_its_labels(project):

@@ -40,6 +40,7 @@ def problems(result) -> list[str]:
         ({"python_version": "3.15"}, "python_version: '3.15' must be one of"),
         ({"docker_image": "my image"}, "docker_image: 'my image' is not an image reference"),
         ({"docker_image": "r\u00e9gistry/loan"}, "docker_image: 'r\u00e9gistry/loan' is not an image reference"),
+        ({"docker_image": "registry/loan@sha256:ab12"}, "docker_image: 'registry/loan@sha256:ab12' is a digest"),
         ({"target_column": "y"}, "target_column: only used with data_path"),
     ],
 )

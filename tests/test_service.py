@@ -1,12 +1,18 @@
 """Generated projects, trained by the post-gen hook, served for real and built into a bento."""
 
 import os
+import re
+import shutil
+import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
+import httpx
 import pytest
 import yaml
-from live_service import band_examples, classify, running_service
+from conftest import TEMPLATE_DIR
+from live_service import band_examples, classify, running_server, running_service
 
 CUSTOM = {
     "project_name": "Loan Desk",
@@ -47,6 +53,14 @@ def test_model_metadata_records_metrics_thresholds_and_versions(bake):
     assert metadata["validation_auc"] > 0.75
     assert metadata["train_rows"] + metadata["validation_rows"] == 5000
     assert (metadata["decline_threshold"], metadata["maybe_threshold"]) == (0.9, 0.1)
+    bands = metadata["validation_bands"]
+    assert [(band["status"], band["probability"]) for band in bands] == [
+        ("REJECT", "above 0.9"),
+        ("REVIEW", "above 0.1, up to 0.9"),
+        ("ACCEPT", "0.1 or below"),
+    ]
+    assert sum(band["rows"] for band in bands) == metadata["validation_rows"]
+    assert round(sum(band["share_pct"] for band in bands), 1) == 100.0
     assert metadata["target"] == "status = defaulted"
     assert metadata["package_versions"]["bentoml"] == metadata["package_versions"]["bentoml"].strip()
     assert set(metadata["package_versions"]) >= {"bentoml", "numpy", "xgboost"}
@@ -74,6 +88,99 @@ def test_bentoml_build_packs_code_contract_model_and_dockerfile(bake, tmp_path):
     assert not [name for name in members if name.startswith(("src/tests", "src/use_cases"))]
 
 
+def test_training_at_generation_writes_the_model_card_the_readme_links(bake):
+    project = bake()
+    card = (project.path / "MODEL_CARD.md").read_text()
+    assert "[MODEL_CARD.md](MODEL_CARD.md)" in (project.path / "README.md").read_text()
+    assert card_tag(project.path) == served_tag_of(project.path)
+    metadata = project.model_info()["metadata"]
+    assert f"**{metadata['validation_auc']:.3f}**" in card
+    for band in metadata["validation_bands"]:
+        assert f"| {band['status']} | {band['probability']} | {band['rows']:,} | {band['share_pct']:.1f} % |" in card
+    for plot in ("roc.png", "scores.png"):
+        assert f"](model_card/{plot})" in card
+        assert (project.path / "model_card" / plot).read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_report_prints_what_other_thresholds_do(bake):
+    project = bake()
+    table = project.run(sys.executable, "-m", "scoring.report", "--decline", "0.6", "--maybe", "0.35").stdout
+    rows = [line.rsplit(maxsplit=3) for line in table.splitlines()[2:5]]
+    assert "DECLINED  above 0.6 " in table and "MAYBE     above 0.35, up to 0.6 " in table
+    assert sum(int(row[1].replace(",", "")) for row in rows) == project.model_info()["metadata"]["validation_rows"]
+    assert round(sum(float(row[2].rstrip("%")) for row in rows), 1) == 100.0
+
+
+def bash_block(readme: Path, first_command: str) -> str:
+    """The README's ```bash block whose first line starts with `first_command`, as written."""
+    blocks = re.findall(r"^```bash\n(.*?)^```", readme.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
+    [block] = [block for block in blocks if block.startswith(first_command)]
+    return block
+
+
+def decisions(url: str, records: list[dict]) -> list[dict]:
+    response = httpx.post(f"{url}/classify_batch", json={"records": records}, timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_exported_bento_serves_the_same_probabilities_from_a_clean_environment(bake, tmp_path):
+    """The README's commands, run as written: export the bento, then, elsewhere, a fresh virtualenv with only the
+    bento's own requirements, an empty store to import it into, and `bentoml serve` from that store."""
+    project = bake()
+    readme = project.path / "README.md"
+    subprocess.run(["bash", "-euo", "pipefail", "-c", bash_block(readme, "bentoml build")], cwd=project.path,
+                   env=project.env, check=True, capture_output=True)  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.move(project.path / "service.bento", elsewhere / "service.bento")
+
+    *setup, serve = bash_block(readme, "python3 -m venv").strip().splitlines()
+    this_venv = {str(Path(sys.executable).parent), os.path.join(os.environ.get("VIRTUAL_ENV", "-"), "bin")}
+    clean_env = {name: value for name, value in os.environ.items() if name not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    clean_env["PATH"] = os.pathsep.join(part for part in os.environ["PATH"].split(os.pathsep) if part not in this_venv)
+    clean_env["BENTOML_HOME"] = str(tmp_path / "empty_store")
+    try:
+        subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(setup)], cwd=elsewhere, env=clean_env, check=True,
+                       capture_output=True)  # fmt: skip
+        installed = subprocess.run([elsewhere / ".venv/bin/python", "-m", "pip", "freeze"], env=clean_env,
+                                   check=True, capture_output=True, text=True).stdout  # fmt: skip
+        assert pins(installed) == pins((elsewhere / "bento-requirements.txt").read_text()), "nothing else"
+
+        records = [project.contract["example"], *project.validation_records(200)]
+        with running_service(project.path, project.env) as url:
+            expected = decisions(url, records)
+        command = ["bash", "-c", f". .venv/bin/activate && {serve} --host 127.0.0.1 --port {{port}}"]
+        with running_server(command, elsewhere, clean_env) as url:
+            assert decisions(url, records) == expected
+    finally:
+        shutil.rmtree(elsewhere / ".venv", ignore_errors=True)  # a gigabyte
+
+
+def pins(requirements: str) -> set[str]:
+    """name==version lines, names normalized as pip compares them (PyYAML is pyyaml, pydantic_core pydantic-core)."""
+    lines = [line.partition("==") for line in requirements.splitlines() if "==" in line]
+    return {re.sub(r"[-_.]+", "-", name).lower() + "==" + version.strip() for name, _, version in lines}
+
+
+EXPORT_OR_IMPORT_PATH = re.compile(r"bentoml (?:export \S+|import) (\S+)")
+
+
+def test_every_documented_export_and_import_path_is_absolute(bake):
+    """BentoML 1.4.40 reads a relative path from / (`bentoml export <tag> service.bento` wrote /service.bento)."""
+    project = bake(train_on_generate="no")
+    documents = [TEMPLATE_DIR / "README.md", *(project.path / name for name in ("README.md", "Makefile"))]
+    paths = [path for document in documents for path in EXPORT_OR_IMPORT_PATH.findall(document.read_text())]
+    assert len(paths) >= 4
+    assert all(path.startswith(('"$PWD/', '"$(CURDIR)/')) for path in paths), paths
+
+
+def test_make_serve_takes_a_port(bake):
+    project = bake()
+    with running_server(["make", "serve", "PORT={port}"], project.path, project.env) as url:
+        assert classify(url, project.contract["example"]).status_code == 200
+
+
 def test_two_projects_sharing_a_store_and_a_model_name_each_serve_their_own_model(cookies, tmp_path, monkeypatch):
     monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "shared_home"))
     first, second = (cookies.bake(extra_context={"project_name": name, "model_name": "shared_model"}).project_path
@@ -90,14 +197,24 @@ def served_tag_of(project_dir) -> str:
     return (project_dir / "served_model.txt").read_text().strip()
 
 
+def card_tag(project_dir: Path) -> str:
+    """The model MODEL_CARD.md describes."""
+    return re.match(r"# Model card: `(.*)`", (project_dir / "MODEL_CARD.md").read_text())[1]
+
+
 def test_training_serves_the_new_model_and_promote_rolls_back(bake):
     project = bake(project_name="Rollback Desk")
     first = served_tag_of(project.path)
+    assert card_tag(project.path) == first
     project.run(sys.executable, "train.py", "--seed", "7")
     second = served_tag_of(project.path)
     assert second != first and second.startswith("rollback_desk_model:")
+    assert card_tag(project.path) == second
+    project.run(sys.executable, "train.py", "--seed", "8", "--no-promote")
+    assert card_tag(project.path) == second, "the card describes the served model, not the latest"
     project.run("make", "promote", f"TAG={first}")
     assert served_tag_of(project.path) == first
+    assert card_tag(project.path) == first
     refused = project.run("make", "promote", "TAG=rollback_desk_model:nosuchversion", check=False)
     assert refused.returncode != 0 and "is not in the BentoML model store" in refused.stderr
     with running_service(project.path, project.env) as url:

@@ -3,6 +3,9 @@
 python train.py                    # the data the project was generated from (or the use case's synthetic sample)
 python train.py --data new.csv     # other data in the same layout (contract.yaml)
 
+The model it saves becomes the served one, and MODEL_CARD.md (with model_card/*.png) describes it: what the
+thresholds do on the validation rows (scoring/report.py).
+
 Nothing is saved unless the data keeps the contract and the model beats the quality floor: any
 problem is one line on stderr, and exit code 2.
 """
@@ -12,12 +15,13 @@ import re
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from scoring import data, model_store, settings
-from scoring.contract import ContractError, load
+from scoring import data, model_store, report, settings
+from scoring.contract import PROJECT_DIR, ContractError, load
 from scoring.features import FeatureEncoder
 from scoring.model_store import SERVED_MODEL_FILE
 
@@ -60,7 +64,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-promote", action="store_true", help=f"save the model without serving it ({SERVED_MODEL_FILE.name})"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--model-card", metavar="DIR", type=Path,
+        help=f"write the model card here (default: this project's {report.CARD_FILE}, for the model it serves)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.model_card is None and not args.no_promote:
+        args.model_card = PROJECT_DIR  # the project's card describes the model it serves, never another
+    return args
 
 
 def installed_versions() -> dict[str, str]:
@@ -125,6 +136,10 @@ def train_and_validate(args: argparse.Namespace) -> Trained:
 
 def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
     contract, auc = trained.scorer.contract, trained.auc
+    validation = report.Validation(
+        trained.scorer.score_frame(trained.validation), data.target_values(trained.validation, contract) == 1
+    )
+    bands = report.bands(validation, report.generated_policy())
     bento_model = model_store.save(
         trained.scorer,
         args.model_name,
@@ -137,18 +152,21 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
             "target": f"{contract.target.column} = {contract.target.positive_class}",
             "decline_threshold": settings.DECLINE_THRESHOLD,
             "maybe_threshold": settings.MAYBE_THRESHOLD,
+            "validation_bands": report.band_metadata(bands),
             "runtime": trained.runtime,
             "package_versions": installed_versions(),
         },
         labels={"project": settings.PROJECT_SLUG, "service": settings.SERVICE_NAME, "framework": settings.FRAMEWORK},
+        validation=validation.as_object(),
         onnx=trained.onnx,
     )
-    rows = len(trained.validation)
-    print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): validation AUC {auc:.3f} on {rows} rows")
+    print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): {report.summary(bands, validation, contract.target)}")
     print(f"Served by {trained.runtime}")
     if not args.no_promote:
         model_store.promote(str(bento_model.tag))
         print(f"Serving it from now on ({SERVED_MODEL_FILE.name}); bentoml build packs it")
+    if args.model_card:
+        print(f"Model card: {report.write_card(bento_model, args.model_card)}")
 
 
 if __name__ == "__main__":

@@ -58,10 +58,13 @@ def compile_onnx(scorer: Scorer, validation_features: np.ndarray) -> tuple[bytes
     return compile_checked(framework.to_onnx, scorer.model, native, validation_features)
 
 
-def save(scorer: Scorer, name: str, metadata: dict, labels: dict, onnx: bytes | None = None) -> bentoml.Model:
-    """Save the model with the contract it was trained on (the store holds all the preprocessing) and,
-    where it gives the same probabilities, its ONNX form, which then serves."""
-    custom_objects = {"contract": scorer.contract.model_dump(mode="json")}
+def save(
+    scorer: Scorer, name: str, metadata: dict, labels: dict, validation: dict, onnx: bytes | None = None
+) -> bentoml.Model:
+    """Save the model with the contract it was trained on (the store holds all the preprocessing), its
+    validation scores (the model card's source, scoring/report.py) and, where it gives the same
+    probabilities, its ONNX form, which then serves."""
+    custom_objects = {"contract": scorer.contract.model_dump(mode="json"), "validation": validation}
     if onnx:
         custom_objects["onnx"] = onnx
     return framework.BENTOML_MODULE.save_model(
@@ -120,4 +123,7 @@ def promote(tag: str) -> bentoml.Model:
 if __name__ == "__main__":  # python -m scoring.model_store promote <tag>
     if len(sys.argv) != 3 or sys.argv[1] != "promote":
         sys.exit("usage: python -m scoring.model_store promote <name:version>")
-    print(f"serving {promote(sys.argv[2]).tag} (written to {SERVED_MODEL_FILE.name})")
+    from scoring import report  # matplotlib: a training package, which the service does without
+
+    promoted = promote(sys.argv[2])
+    print(f"serving {promoted.tag} (written to {SERVED_MODEL_FILE.name}); model card: {report.write_card(promoted)}")

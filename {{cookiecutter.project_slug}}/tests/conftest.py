@@ -22,12 +22,19 @@ def contract() -> dict:
 
 
 @pytest.fixture(scope="session")
-def serve_env(tmp_path_factory) -> dict[str, str]:
+def model_card_dir(tmp_path_factory) -> Path:
+    """Where the serve_env model's card is written (not the project's MODEL_CARD.md)."""
+    return tmp_path_factory.mktemp("model_card")
+
+
+@pytest.fixture(scope="session")
+def serve_env(tmp_path_factory, model_card_dir) -> dict[str, str]:
     """Environment with a throw-away BENTOML_HOME holding a freshly trained model, served by tag:
-    the project's own served_model.txt (and model store) is not touched."""
+    the project's own served_model.txt, model card and model store are not touched."""
     home = str(tmp_path_factory.mktemp("bentoml_home"))
     env = {**os.environ, "BENTOML_HOME": home, TAG_OVERRIDE: f"{settings.MODEL_NAME}:latest"}
-    subprocess.run([sys.executable, "train.py", "--no-promote"], cwd=PROJECT_DIR, env=env, check=True)
+    train = [sys.executable, "train.py", "--no-promote", "--model-card", str(model_card_dir)]
+    subprocess.run(train, cwd=PROJECT_DIR, env=env, check=True)
     return env
 
 

@@ -1,0 +1,180 @@
+"""The model card (scoring/report.py): what the thresholds do on the validation rows, checked against the
+decisions of the running service; its plots; the thresholds it suggests."""
+
+import json
+import subprocess
+import sys
+
+import httpx
+import numpy as np
+import pytest
+from conftest import PROJECT_DIR
+from examples import validation_positives, validation_records
+
+from scoring import settings
+from scoring.policy import DecisionPolicy
+from scoring.report import (
+    CARD_FILE,
+    PLOTS_DIR,
+    Validation,
+    bands,
+    cost_minimizing_cut,
+    generated_policy,
+    maybe_threshold_for_approval_rate,
+)
+
+POLICY = generated_policy()
+LABELS = [POLICY.declined_label, POLICY.maybe_label, POLICY.approved_label]
+
+
+def made_up(rows: int = 1000, seed: int = 0) -> Validation:
+    """Probabilities higher for the positive rows, rounded so that some are equal."""
+    rng = np.random.default_rng(seed)
+    positive = rng.random(rows) < 0.3
+    probabilities = np.clip(rng.normal(np.where(positive, 0.6, 0.3), 0.2), 0.001, 0.999).round(3)
+    return Validation(probabilities, positive)
+
+
+@pytest.mark.parametrize("rows", [3, 7, 1000, 1001])
+def test_shares_add_up_to_100_and_rows_to_all_the_rows(rows):
+    table = bands(made_up(rows), POLICY)
+    assert [band.status for band in table] == LABELS
+    assert sum(band.rows for band in table) == rows
+    assert round(sum(band.share for band in table), 1) == 100.0
+    assert all(abs(band.share - 100 * band.rows / rows) < 0.1 + 1e-9 for band in table)
+
+
+def test_bands_are_the_policy_applied_to_each_probability():
+    maybe, decline = POLICY.maybe_threshold, POLICY.decline_threshold
+    probabilities = np.array([0.0, maybe, maybe + 1e-9, decline, decline + 1e-9, 1.0])
+    table = bands(Validation(probabilities, np.array([False, True, False, True, True, True])), POLICY)
+    assert [(band.rows, band.positives, band.positive_rate) for band in table] == [
+        (2, 2, 100.0),
+        (2, 1, 50.0),
+        (2, 1, 50.0),
+    ]
+
+
+def test_an_empty_band_has_no_positive_rate():
+    table = bands(Validation(np.array([0.01, 0.02]), np.array([True, False])), POLICY)
+    assert [band.rows for band in table] == [0, 0, 2]
+    assert table[0].positive_rate is None and table[2].positive_rate == 50.0
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.7, 0.95])
+def test_the_approval_rate_threshold_is_the_lowest_that_approves_that_share(rate):
+    validation = made_up()
+    threshold = maybe_threshold_for_approval_rate(validation, rate)
+    assert (validation.probabilities <= threshold).mean() >= rate > (validation.probabilities < threshold).mean()
+
+
+@pytest.mark.parametrize("cost_ratio", [0.2, 1, 5])
+def test_the_cost_ratio_cut_costs_least(cost_ratio):
+    validation = made_up(300)
+
+    def cost(cut: float) -> float:  # false approvals cost cost_ratio, false declines 1
+        approved = validation.probabilities <= cut
+        return cost_ratio * (approved & validation.positive).sum() + (~approved & ~validation.positive).sum()
+
+    best = cost_minimizing_cut(validation, cost_ratio)
+    assert cost(best) == min(cost(cut) for cut in np.unique(validation.probabilities))
+
+
+def served_decisions(url: str, records: list[dict]) -> list[dict]:
+    decisions = []
+    for start in range(0, len(records), 500):
+        response = httpx.post(f"{url}/classify_batch", json={"records": records[start : start + 500]}, timeout=60)
+        response.raise_for_status()
+        decisions += response.json()
+    return decisions
+
+
+@pytest.fixture(scope="session")
+def validation_decisions(service_url) -> list[tuple[dict, bool]]:
+    """The running service's decision for each validation row, and whether the row is of the positive class."""
+    return list(zip(served_decisions(service_url, validation_records()), validation_positives(), strict=True))
+
+
+def counted(decisions: list[tuple[dict, bool]], policy: DecisionPolicy) -> dict[str, tuple[int, int]]:
+    """For each status, (rows, positive rows) when `policy` decides on the served probabilities."""
+    counts = {label: (0, 0) for label in LABELS}
+    for decision, positive in decisions:
+        rows, positives = counts[policy.decide(decision["probability"])]
+        counts[policy.decide(decision["probability"])] = (rows + 1, positives + positive)
+    return counts
+
+
+def test_training_writes_a_card_whose_numbers_are_what_the_service_decides(
+    serve_env, model_card_dir, validation_decisions
+):
+    """train.py --model-card: the band table in the model's metadata and in the card, and the plots."""
+    assert [decision["status"] for decision, _ in validation_decisions] == [
+        POLICY.decide(decision["probability"]) for decision, _ in validation_decisions
+    ]
+    model = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "bentoml", "models", "get", f"{settings.MODEL_NAME}:latest", "-o", "json"],
+            env=serve_env, check=True, capture_output=True, text=True,
+        ).stdout
+    )  # fmt: skip
+    stored = model["metadata"]["validation_bands"]
+    assert [band["status"] for band in stored] == LABELS
+    assert sum(band["rows"] for band in stored) == len(validation_decisions)
+    assert round(sum(band["share_pct"] for band in stored), 1) == 100.0
+    card = (model_card_dir / CARD_FILE).read_text(encoding="utf-8")
+    for band, (label, (rows, positives)) in zip(stored, counted(validation_decisions, POLICY).items(), strict=True):
+        assert (band["rows"], band["positives"]) == (rows, positives), label
+        assert band["share_pct"] == pytest.approx(100 * rows / len(validation_decisions), abs=0.1)
+        if rows:
+            assert band["positive_rate_pct"] == round(100 * positives / rows, 1)
+        assert f"| {rows:,} | {band['share_pct']:.1f} % |" in card
+    assert f"{PLOTS_DIR}/roc.png" in card and f"{PLOTS_DIR}/scores.png" in card
+    for plot in ("roc.png", "scores.png"):
+        image = (model_card_dir / PLOTS_DIR / plot).read_bytes()
+        assert image.startswith(b"\x89PNG") and len(image) > 10_000, plot
+
+
+def report(serve_env: dict, *arguments: str, **environment: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "scoring.report", *arguments]
+    env = serve_env | {settings.ENV_PREFIX + name: value for name, value in environment.items()}
+    return subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+
+
+def printed_bands(output: str) -> list[tuple[int, float]]:
+    """(rows, share) of each status printed, in the order declined, maybe, approved."""
+    lines = output.splitlines()[2:5]
+    return [(int(rows.replace(",", "")), float(share.rstrip("%"))) for rows, share, _ in
+            (line.rsplit(maxsplit=3)[1:] for line in lines)]  # fmt: skip
+
+
+def test_the_report_shows_what_thresholds_overridden_at_serve_time_do(serve_env, validation_decisions):
+    given = report(serve_env, "--decline", "0.6", "--maybe", "0.35")
+    assert given.returncode == 0, given.stderr
+    in_force = report(serve_env, DECLINE_THRESHOLD="0.6", MAYBE_THRESHOLD="0.35")
+    assert in_force.stdout == given.stdout
+    overridden = POLICY.model_copy(update={"decline_threshold": 0.6, "maybe_threshold": 0.35})
+    expected = counted(validation_decisions, overridden)
+    assert [rows for rows, _ in printed_bands(given.stdout)] == [rows for rows, _ in expected.values()]
+    assert round(sum(share for _, share in printed_bands(given.stdout)), 1) == 100.0
+
+
+def test_suggestions_are_printed_and_never_applied(serve_env):
+    result = report(serve_env, "--approval-rate", "0.5", "--cost-ratio", "3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("(not applied)") == 2
+    assert "approving 50% of the rows: --maybe" in result.stdout
+    assert report(serve_env).stdout == report(serve_env, "--approval-rate", "0.5").stdout.partition("\n\n")[0] + "\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--decline", "0.3", "--maybe", "0.4"], "maybe_threshold must be lower than decline_threshold"),
+        (["--decline", "1.5"], "--decline: 1.5 is not between 0 and 1"),
+        (["--approval-rate", "abc"], "--approval-rate: 'abc' is not a number"),
+        (["--cost-ratio", "-1"], "--cost-ratio: -1 is not a positive number"),
+    ],
+)
+def test_bad_thresholds_are_refused_in_one_line(serve_env, arguments, message):
+    result = report(serve_env, *arguments)
+    assert result.returncode != 0 and message in result.stderr.splitlines()[-1], result.stderr
