@@ -19,7 +19,9 @@ PROJECT = {{ cookiecutter.project_slug | python_string }}
 # there would add a model to the user's store each time. Under cruft, training is `make train`.
 UNDER_CRUFT = {{ cookiecutter._commit is defined }}
 # Modules train.py imports; each framework adapter's library has the framework's own name.
-TRAINING_MODULES = ["bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", "onnxruntime", "matplotlib", FRAMEWORK]
+TRAINING_MODULES = [
+    "bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", "onnxruntime", "matplotlib", FRAMEWORK
+]  # fmt: skip
 TRAIN_LATER = f"then train with: cd {PROJECT} && pip install -r requirements.txt && python train.py"
 INFER = [sys.executable, "-m", "scoring.contract", "infer", DATA_PATH, "--target", TARGET_COLUMN,
          "--positive", POSITIVE_CLASS, "--exclude", EXCLUDE_COLUMNS, "--output", "contract.yaml"]  # fmt: skip
@@ -80,7 +82,8 @@ def main() -> None:
     if TRAIN_ON_GENERATE and not UNDER_CRUFT and train():
         print(f"\nReady. Serve it with: cd {PROJECT} && bentoml serve   (then open http://localhost:3000)")
     elif TRAIN_ON_GENERATE and UNDER_CRUFT:
-        print(f"\nProject created with cruft, which re-runs this hook on every update: not trained here;\n{TRAIN_LATER}")
+        print("\nProject created with cruft, which re-runs this hook on every update: not trained here;")
+        print(TRAIN_LATER)
     elif not TRAIN_ON_GENERATE:
         print(f"\nProject created; {TRAIN_LATER.removeprefix('then ')}, then: bentoml serve")
 
