@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import pandas as pd
-from sklearn.metrics import roc_auc_score
-
 from scoring import data, model_store, report, settings
 from scoring.contract import PROJECT_DIR, ContractError, load
 from scoring.features import FeatureEncoder
@@ -98,9 +95,8 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Trained:
     scorer: model_store.Scorer
-    auc: float
     train_rows: int
-    validation: pd.DataFrame  # the held-out rows, checked and typed
+    validation: report.Validation  # the held-out rows' probabilities (the native model's) and classes
     rejected_rows: int
     onnx: bytes | None  # the model compiled for onnxruntime, where it gives the same probabilities
     runtime: str  # what serves, and why
@@ -126,27 +122,25 @@ def train_and_validate(args: argparse.Namespace) -> Trained:
     train, validation = data.split(rows, contract, args.seed)
     encoder = FeatureEncoder(contract)
     scorer = model_store.fit(contract, encoder.encode_frame(train), data.target_values(train, contract), args.seed)
-    auc = float(roc_auc_score(data.target_values(validation, contract), scorer.score_frame(validation)))
-    if auc < args.min_auc and not args.force:
-        raise Refused(f"validation AUC {auc:.3f} is below the quality floor {args.min_auc}: nothing saved "
+    features = encoder.encode_frame(validation)
+    scores = report.Validation(scorer.probabilities(features), data.target_values(validation, contract) == 1)
+    if scores.auc < args.min_auc and not args.force:
+        raise Refused(f"validation AUC {scores.auc:.3f} is below the quality floor {args.min_auc}: nothing saved "
                       "(better data, or --min-auc / --force)")  # fmt: skip
-    onnx, runtime = model_store.compile_onnx(scorer, encoder.encode_frame(validation))
-    return Trained(scorer, auc, len(train), validation, len(rejected), onnx, runtime)
+    onnx, runtime = model_store.compile_onnx(scorer, features, scores.probabilities)
+    return Trained(scorer, len(train), scores, len(rejected), onnx, runtime)
 
 
 def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
-    contract, auc = trained.scorer.contract, trained.auc
-    validation = report.Validation(
-        trained.scorer.score_frame(trained.validation), data.target_values(trained.validation, contract) == 1
-    )
+    contract, validation = trained.scorer.contract, trained.validation
     bands = report.bands(validation, report.generated_policy())
     bento_model = model_store.save(
         trained.scorer,
         args.model_name,
         metadata={
-            "validation_auc": round(auc, 4),
+            "validation_auc": round(validation.auc, 4),
             "train_rows": trained.train_rows,
-            "validation_rows": len(trained.validation),
+            "validation_rows": len(validation.probabilities),
             "rejected_rows": trained.rejected_rows,
             "data": str(args.data or settings.DATA_PATH or f"synthetic (rows={args.rows}, seed={args.seed})"),
             "target": f"{contract.target.column} = {contract.target.positive_class}",

@@ -52,9 +52,8 @@ def fit(contract: Contract, features: np.ndarray, target: np.ndarray, seed: int)
     return Scorer(contract, framework.fit(features, target, seed), tag="unsaved")
 
 
-def compile_onnx(scorer: Scorer, validation_features: np.ndarray) -> tuple[bytes | None, str]:
-    """The model as ONNX, where onnxruntime gives the same probabilities on the validation rows."""
-    native = scorer.probabilities(validation_features)
+def compile_onnx(scorer: Scorer, validation_features: np.ndarray, native: np.ndarray) -> tuple[bytes | None, str]:
+    """The model as ONNX, where onnxruntime gives the `native` probabilities of the validation rows."""
     return compile_checked(framework.to_onnx, scorer.model, native, validation_features)
 
 

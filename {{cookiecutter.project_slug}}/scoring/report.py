@@ -18,6 +18,7 @@ import sys
 import textwrap
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import bentoml
@@ -42,7 +43,7 @@ class Validation:
     probabilities: np.ndarray
     positive: np.ndarray  # booleans
 
-    @property
+    @cached_property  # the card, its plot and the summary each show it
     def auc(self) -> float:
         return float(roc_auc_score(self.positive, self.probabilities))
 
@@ -172,7 +173,7 @@ def card_markdown(bento_model: bentoml.Model, validation: Validation, policy: De
     return f"""# Model card: `{bento_model.tag}`
 
 Written by `python train.py` for the model this project serves (`served_model.txt`), and rewritten by each
-training and by `make promote`. Every number and plot comes from the {len(validation.probabilities):,}
+training and by `make promote`. Every number and plot comes from the {all_rows:,}
 validation rows held out from training (20 %, both classes in proportion): rows the model never saw.
 
 | | |
@@ -180,7 +181,7 @@ validation rows held out from training (20 %, both classes in proportion): rows 
 | model | `{bento_model.tag}` ({_md(framework)}), trained {created} |
 | predicts | the probability that {positive} (the other class: {_md(target.negative_class)}) |
 | trained on | {_md(str(metadata.get("data", "")))}: {metadata.get("train_rows", 0):,} rows |
-| validation AUC | **{validation.auc:.3f}** on {len(validation.probabilities):,} rows |
+| validation AUC | **{validation.auc:.3f}** on {all_rows:,} rows |
 
 ## What the thresholds do
 
