@@ -49,5 +49,5 @@ async def ready(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ready")
 
 
-fastapi_app.add_api_route("/readyz", lambda: PlainTextResponse("ready"))
+fastapi_app.add_api_route("/readyz", ready)
 floor_app = Starlette(routes=[Route("/classify", constant, methods=["POST"]), Route("/readyz", ready)])

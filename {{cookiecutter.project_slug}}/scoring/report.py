@@ -312,22 +312,21 @@ def cost_minimizing_cut(validation: Validation, cost_ratio: float) -> float:
 # -- command line -----------------------------------------------------------------------------------------
 
 
-def between_0_and_1(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
+
+
+def between_0_and_1(text: str) -> float:
+    if not 0 < (value := _number(text)) < 1:
         raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1 (exclusive)")
     return value
 
 
 def positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
+    if not (math.isfinite(value := _number(text)) and value > 0):
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")
     return value
 
