@@ -34,6 +34,11 @@ def run_cookiecutter(cwd: Path, *answers: str, answers_file: str = "") -> subpro
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
 
 
+def pins(requirements: str) -> dict[str, str]:
+    """The name==version lines of a requirements file, as written."""
+    return dict(re.findall(r"^([\w.-]+)==(\S+)$", requirements, re.MULTILINE))
+
+
 def left_behind(tmp_path: Path) -> list[str]:
     """What bakes with pytest-cookies' `cookies` fixture (output in tmp_path/cookies/bakeNN) left there."""
     return [str(path) for bake_dir in (tmp_path / "cookies").iterdir() for path in bake_dir.iterdir()]

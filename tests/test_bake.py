@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import FRAMEWORKS, TEMPLATE_DIR
+from conftest import FRAMEWORKS, TEMPLATE_DIR, pins
 
 # Every file of the default project, exactly: nothing missing, nothing left over (e.g. use_cases/).
 DEFAULT_FILES = {
@@ -36,10 +36,6 @@ def files(project) -> set[str]:
 
 
 PACKAGE = {"sklearn": "scikit-learn"}  # a framework's pip package, where it is not the framework's name
-
-
-def pins(requirements: str) -> dict[str, str]:
-    return dict(re.findall(r"^([\w.-]+)==(\S+)$", requirements, re.MULTILINE))
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR
+from conftest import TEMPLATE_DIR, pins
 
 JAVA = shutil.which("java") or (
     os.environ.get("JAVA_HOME") and shutil.which("java", path=str(Path(os.environ["JAVA_HOME"], "bin")))
 )
 # Several partitions from one small file: each must number its rows after those of the partitions before it.
 SMALL_PARTITIONS = "--conf spark.sql.files.maxPartitionBytes=16384 --conf spark.sql.files.openCostInBytes=0"
-
-
-def pins(requirements: str) -> dict[str, str]:
-    return dict(re.findall(r"^([\w.-]+)==(\S+)$", requirements, re.MULTILINE))
 
 
 def customers(project, rows: int = 1000) -> pd.DataFrame:
