@@ -104,9 +104,11 @@ def bound_shutdown(seconds: int) -> None:
 
 
 def close_idle_connections(seconds: float) -> None:
-    """Close, with 408, connections that send no complete request head within `seconds` (of connecting,
-    or of the last answer). Neither uvicorn nor BentoML bound it: slow sockets were held for ever.
-    (A slow body is bounded by BentoML's traffic timeout.)"""
+    """Close, with 408, connections that send no complete request head within `seconds` of connecting, or
+    between `seconds` and twice that after the last answer. Neither uvicorn nor BentoML bound it: slow
+    sockets were held for ever. (A slow body is bounded by BentoML's traffic timeout.) One timer a
+    connection, checking every `seconds` for a new request: re-arming a timer on each answer cost every
+    request a few microseconds."""
     protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol  # h11, or httptools when installed
 
     class HeadTimeout(protocol):
@@ -114,18 +116,12 @@ def close_idle_connections(seconds: float) -> None:
             super().connection_made(transport)
             self._arm()
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._arm()
-
         def connection_lost(self, exc) -> None:
             self._head_timer.cancel()
             super().connection_lost(exc)
 
         def _arm(self) -> None:
-            if timer := getattr(self, "_head_timer", None):
-                timer.cancel()
-            self._head_cycle = self.cycle
+            self._head_cycle = self.cycle  # a new request head makes a new cycle
             self._head_timer = self.loop.call_later(seconds, self._check)
 
         def _check(self) -> None:
@@ -138,6 +134,22 @@ def close_idle_connections(seconds: float) -> None:
                 self._arm()
 
     uvicorn.protocols.http.auto.AutoHTTPProtocol = HeadTimeout
+
+
+def retry_after_when_busy(seconds: int) -> None:
+    """BentoML's max_concurrency answers 429 `{"error": "Too many requests"}`, with no Retry-After and no
+    word that the request can be retried: the same answer, with both. (Patched where BentoML makes it: a
+    middleware rewriting answers cost every request a wrapper around `send`. Its other overload answer,
+    503 from the adaptive batcher, cannot happen here: the service does not use it.)"""
+
+    class BusyResponse(traffic.JSONResponse):
+        def __init__(self, content, status_code: int = 200, **options) -> None:
+            if status_code == 429:
+                content = {"error": "Overloaded", "detail": f"the service is busy: retry after {seconds} s"}
+                options["headers"] = {**(options.get("headers") or {}), "retry-after": str(seconds)}
+            super().__init__(content, status_code, **options)
+
+    traffic.JSONResponse = BusyResponse
 
 
 def cancel_request_timers() -> None:

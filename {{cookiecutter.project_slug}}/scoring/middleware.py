@@ -5,7 +5,6 @@
   Content-Type, even a form, as if it were JSON);
 - UnknownPaths: 404 for paths no route serves, before BentoML's metrics see them (its metrics label
   requests with the raw path: each scanner request to a new path made new series, for ever);
-- RetryLater: 429 and 503 say when to retry (Retry-After) and that the request can be retried;
 - OpenAPIDocument: /docs.json valid for the version it declares, with the errors really sent.
 """
 
@@ -35,7 +34,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class BodyLimit:
-    """Counts the body as it arrives and stops reading at the limit: the worker never holds more."""
+    """Refuses a Content-Length over the limit; counts a chunked body as it arrives and stops reading at
+    the limit: the worker never holds more."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -44,8 +44,10 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
         length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await self._refuse(send)  # before reading a byte: no "100 Continue" is sent either
+        if length is not None:  # the server reads no more than Content-Length: only chunked bodies are counted
+            if not length.isdigit() or int(length) > self.max_bytes:
+                return await self._refuse(send)  # before reading a byte: no "100 Continue" is sent either
+            return await self.app(scope, receive, send)
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -89,41 +91,20 @@ class JSONOnly:
 class UnknownPaths:
     """Must wrap BentoML's own middleware (scoring.bentoml_fixes.add_outermost_middleware)."""
 
+    KNOWN_MAX = 1024  # a Mount serves endless paths: remember only so many
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.known: set[str] = set()  # paths a route serves: matching every route cost each request ~10 us
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routes = getattr(scope.get("app"), "routes", None)
-        if scope["type"] == "http" and routes and all(route.matches(scope)[0] is Match.NONE for route in routes):
-            return await send_error(send, 404, "Not Found", "no such path; the API is described at /docs.json")
+        if scope["type"] == "http" and scope["path"] not in self.known:
+            routes = getattr(scope.get("app"), "routes", None)
+            if routes and all(route.matches(scope)[0] is Match.NONE for route in routes):
+                return await send_error(send, 404, "Not Found", "no such path; the API is described at /docs.json")
+            if routes and len(self.known) < self.KNOWN_MAX:
+                self.known.add(scope["path"])
         await self.app(scope, receive, send)
-
-
-class RetryLater:
-    """Rewrites 429 (BentoML's max_concurrency) and 503 answers: Retry-After and a message saying to retry.
-
-    Must wrap BentoML's own middleware, which sends the 429 (scoring.bentoml_fixes.add_outermost_middleware)."""
-
-    def __init__(self, app: ASGIApp, retry_after: int, paths: set[str]) -> None:
-        self.app, self.retry_after, self.paths = app, retry_after, paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
-            return await self.app(scope, receive, send)
-        rewritten = False
-
-        async def send_retry_later(message: Message) -> None:
-            nonlocal rewritten
-            if message["type"] == "http.response.start" and message["status"] in (429, 503):
-                rewritten = True
-                detail = f"the service is busy: retry after {self.retry_after} s"
-                return await send_error(
-                    send, message["status"], "Overloaded", detail, [("retry-after", str(self.retry_after))]
-                )
-            if not rewritten:
-                await send(message)
-
-        await self.app(scope, receive, send_retry_later)
 
 
 class OpenAPIDocument:
@@ -168,7 +149,6 @@ class OpenAPIDocument:
             "413": {"description": "The body is too large", **_json_content("Error")},
             "415": {"description": "The body is not JSON (Content-Type)", **_json_content("Error")},
             "429": {"description": "Too many requests at once: retry", "headers": retry, **_json_content("Error")},
-            "503": {"description": "Overloaded: retry", "headers": retry, **_json_content("Error")},
         }
 
 

@@ -5,16 +5,12 @@ overridden at serve time with environment variables named after settings.ENV_PRE
 ``<PREFIX>DECLINE_THRESHOLD=0.6``. Invalid values stop the service at start-up.
 """
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring import settings
-
-if TYPE_CHECKING:  # imported where decisions are made: scoring.schema reads contract.yaml, Spark executors have none
-    from scoring.schema import Decision
 
 Threshold = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -44,15 +40,6 @@ class DecisionPolicy(BaseSettings):
         if probability > self.maybe_threshold:
             return self.maybe_label
         return self.approved_label
-
-    def decisions(self, probabilities: Iterable[float], model_tag: str) -> list["Decision"]:
-        from scoring.schema import Decision
-
-        # model_construct: every value is made here, valid by construction; validating each cost a microsecond
-        return [
-            Decision.model_construct(status=self.decide(probability), probability=probability, model=model_tag)
-            for probability in map(float, probabilities)
-        ]
 
 
 def load_policy() -> DecisionPolicy:

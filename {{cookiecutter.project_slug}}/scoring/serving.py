@@ -37,6 +37,17 @@ class ServingOptions(BaseSettings):
     decision_log: bool = Field(True, description="one JSON line per decision on standard output")
 
 
+def bentoml_config(options: ServingOptions) -> dict:
+    """The `@bentoml.service` settings for these options (the service's, and the benchmark's BentoML floor's)."""
+    return {
+        "workers": options.workers,
+        "traffic": {"timeout": REQUEST_TIMEOUT_SECONDS, "max_concurrency": options.max_concurrency},
+        "metrics": {"enabled": options.metrics},
+        "logging": {"access": {"enabled": options.access_log}},
+        "tracing": {"excluded_urls": None if options.tracing else [".*"]},
+    }
+
+
 def known_variables() -> list[str]:
     names = [*DecisionPolicy.model_fields, *ServingOptions.model_fields]
     return sorted({f"{settings.ENV_PREFIX}{name.upper()}" for name in names} | {TAG_OVERRIDE})
@@ -54,6 +65,15 @@ def check_environment(environ: dict[str, str] = os.environ) -> None:
 def _with_guess(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     return f"{name} (did you mean {close[0]}?)" if close else name
+
+
+def settle_garbage_collector(young_objects: int = 20_000) -> None:
+    """Once loaded: everything so far lives as long as the worker, so keep it out of every later collection
+    (walking it made each gen-2 collection pause all requests for 60-100 ms); and collect the young
+    generation every `young_objects` allocations rather than 700 (about 3% less CPU a request, A/B)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(young_objects, *gc.get_threshold()[1:])
 
 
 def warn_about_long_gc_pauses(threshold_ms: float = 20) -> None:

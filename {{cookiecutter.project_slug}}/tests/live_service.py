@@ -53,10 +53,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_service(project_dir: Path, env: dict[str, str], timeout: float = 90) -> Iterator[str]:
-    """Serve the project in `project_dir` with `bentoml serve`; yield its base URL once /readyz answers 200."""
+def running_service(project_dir: Path, env: dict[str, str], timeout: float = 90, target: str = "") -> Iterator[str]:
+    """Serve the project in `project_dir` (or another `target` there) with `bentoml serve`; yield its base URL
+    once /readyz answers 200."""
     serve = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", "{port}"]
-    with running_server(serve, project_dir, env, timeout) as url:
+    with running_server([*serve, target] if target else serve, project_dir, env, timeout) as url:
         yield url
 
 

@@ -1,5 +1,7 @@
 """Starting, stopping and slow clients: the server process behaves as Kubernetes and a load balancer expect."""
 
+import http.client
+import json
 import os
 import signal
 import socket
@@ -73,6 +75,20 @@ def test_a_connection_that_never_finishes_its_request_head_is_closed(service_url
         answer = slow.recv(1024)
         assert answer.startswith(b"HTTP/1.1 408") and slow.recv(1024) == b""  # then closed
     assert time.monotonic() - started < HEAD_TIMEOUT_SECONDS + 3
+
+
+def test_a_connection_that_answered_then_stalls_in_its_next_request_head_is_closed(service_url, contract):
+    # (A connection idle after an answer is uvicorn's: it closes it after 5 s; once a byte of the next request
+    # arrives, uvicorn's timer is off and ours applies.)
+    host, port = service_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=2 * HEAD_TIMEOUT_SECONDS + 10)
+    connection.request("POST", "/classify", json.dumps(contract["example"]), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 200 and response.read()
+    answered = time.monotonic()
+    connection.sock.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+    assert connection.sock.recv(1024).startswith(b"HTTP/1.1 408") and connection.sock.recv(1024) == b""
+    assert time.monotonic() - answered < 2 * HEAD_TIMEOUT_SECONDS + 3  # one check every HEAD_TIMEOUT_SECONDS
 
 
 def start_up_failure(env: dict[str, str]) -> subprocess.CompletedProcess:

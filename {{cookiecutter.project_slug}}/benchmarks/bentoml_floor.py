@@ -1,0 +1,27 @@
+"""BentoML's floor: the least a BentoML service does for this request, with the service's settings.
+
+The same request model, answer model, BentoML settings (workers, metrics, access log, tracing, timeout),
+timer fix and garbage-collector settings as service.py, but no model, no policy, no decision log and
+none of the project's middleware: it validates the record and answers a constant. What the service adds to it is the
+project's; what it lacks against the HTTP floor is BentoML's.
+
+bentoml serve benchmarks.bentoml_floor:Floor --port 3001
+"""
+
+import bentoml
+
+from scoring import bentoml_fixes, serving
+from scoring.schema import Decision, Record
+
+bentoml_fixes.cancel_request_timers()  # without it each request's timer lives for the timeout (a leak)
+ANSWER = Decision(status="APPROVED", probability=0.5, model="none")
+
+
+@bentoml.service(name="bentoml-floor", **serving.bentoml_config(serving.load_options()))
+class Floor:
+    def __init__(self) -> None:
+        serving.settle_garbage_collector()
+
+    @bentoml.api(input_spec=Record)
+    async def classify(self, **fields) -> Decision:
+        return ANSWER
