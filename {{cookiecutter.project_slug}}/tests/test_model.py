@@ -23,8 +23,10 @@ scorer = model_store.load(bento_model)
 features = scorer.encoder.encode_records(validation_records())
 served = scorer.probabilities(features)
 native = framework.predict_proba(framework.load(bento_model), features)
+one_by_one = np.concatenate([scorer.probabilities(features[i : i + 1]) for i in range(len(features))])
 print(json.dumps({"difference": float(np.max(np.abs(served - native))), "runtime": bento_model.info.metadata["runtime"],
-                  "onnx": "onnx" in bento_model.custom_objects}))
+                  "onnx": "onnx" in bento_model.custom_objects,
+                  "one_by_one": bool(np.array_equal(one_by_one, served))}))
 """
 
 
@@ -36,10 +38,11 @@ def test_records_and_data_files_are_encoded_alike():
     assert np.array_equal(encoder.encode_frame(rows), encoder.encode_records(records), equal_nan=True)
 
 
-def test_the_served_runtime_gives_the_frameworks_own_probabilities(serve_env):
+def test_the_served_runtime_gives_the_frameworks_own_probabilities_one_by_one_too(serve_env):
     env = {**serve_env, "PYTHONPATH": f"{PROJECT_DIR}:{PROJECT_DIR / 'tests'}"}
     output = subprocess.run([sys.executable, "-c", COMPARE], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     assert output.returncode == 0, output.stderr
     result = json.loads(output.stdout)
     assert result["difference"] <= 1e-6
+    assert result["one_by_one"]  # a one-record request (ONNX: through bound buffers) scores as in a batch
     assert result["runtime"].startswith("onnxruntime" if result["onnx"] else "native")

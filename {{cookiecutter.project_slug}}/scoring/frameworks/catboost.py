@@ -27,4 +27,12 @@ def to_onnx(model: CatBoostClassifier, n_features: int):
 
     with tempfile.TemporaryDirectory() as folder:  # CatBoost exports ONNX itself, to a file
         model.save_model(f"{folder}/model.onnx", format="onnx")
-        return onnx.load(f"{folder}/model.onnx")
+        exported = onnx.load(f"{folder}/model.onnx")
+    # Its probabilities come out through a ZipMap, a Python dict a row: expose the tensor before it, as the
+    # other converters do (zipmap=False), which onnxruntime can write in place (scoring/onnx_runtime.py).
+    [zipmap] = [node for node in exported.graph.node if node.op_type == "ZipMap"]
+    [mapped] = [output for output in exported.graph.output if output.name == zipmap.output[0]]
+    exported.graph.node.remove(zipmap)
+    exported.graph.output.remove(mapped)
+    exported.graph.output.append(onnx.helper.make_tensor_value_info(zipmap.input[0], onnx.TensorProto.FLOAT, [None, 2]))
+    return exported
