@@ -47,7 +47,7 @@ class OnnxModel:
             self.session.run_with_iobinding(binding)
             return output[:, 1].copy()
         [probabilities] = self.session.run([self.output], {self.input: features.astype(np.float32)})
-        if isinstance(probabilities, list):  # a ZipMap output: one {class: probability} a row
+        if isinstance(probabilities, list):  # a ZipMap (one {class: probability} a row), should a converter add one
             return np.array([row[1] for row in probabilities], dtype=np.float32)
         return probabilities[:, 1]
 
