@@ -2,8 +2,8 @@
 
 The same request model, answer model, BentoML settings (workers, metrics, access log, tracing, timeout),
 timer fix and garbage-collector settings as service.py, but no model, no policy, no decision log and
-none of the project's middleware: it validates the record and answers a constant. What the service adds to it is the
-project's; what it lacks against the HTTP floor is BentoML's.
+none of the project's middleware: it validates the record and answers a constant. What the service adds
+to it is the project's; what it lacks against the HTTP floor is BentoML's.
 
 bentoml serve benchmarks.bentoml_floor:Floor --port 3001
 """

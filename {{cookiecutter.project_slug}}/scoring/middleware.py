@@ -98,12 +98,12 @@ class UnknownPaths:
         self.known: set[str] = set()  # paths a route serves: matching every route cost each request ~10 us
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in self.known:
-            routes = getattr(scope.get("app"), "routes", None)
-            if routes and all(route.matches(scope)[0] is Match.NONE for route in routes):
+        path = scope.get("path")
+        if scope["type"] == "http" and path not in self.known and (routes := getattr(scope.get("app"), "routes", None)):
+            if all(route.matches(scope)[0] is Match.NONE for route in routes):
                 return await send_error(send, 404, "Not Found", "no such path; the API is described at /docs.json")
-            if routes and len(self.known) < self.KNOWN_MAX:
-                self.known.add(scope["path"])
+            if len(self.known) < self.KNOWN_MAX:
+                self.known.add(path)
         await self.app(scope, receive, send)
 
 
