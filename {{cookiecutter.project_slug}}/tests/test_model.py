@@ -10,6 +10,8 @@ from conftest import PROJECT_DIR
 from scoring import data
 from scoring.contract import load
 from scoring.features import FeatureEncoder
+from scoring.model_store import framework
+from scoring.onnx_runtime import compile_checked
 
 # Run in the trained model's environment (its own BENTOML_HOME): the served runtime (ONNX where it was
 # kept) against the framework's own model, on the validation rows.
@@ -46,3 +48,20 @@ def test_the_served_runtime_gives_the_frameworks_own_probabilities_one_by_one_to
     assert result["difference"] <= 1e-6
     assert result["one_by_one"]  # a one-record request (ONNX: through bound buffers) scores as in a batch
     assert result["runtime"].startswith("onnxruntime" if result["onnx"] else "native")
+
+
+def test_the_frameworks_own_model_serves_where_onnx_would_not_give_the_same_probabilities():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(300, 4))
+    model = framework.fit(features, (features[:, 0] + rng.normal(size=300) > 0).astype(int), seed=0)
+    native = framework.predict_proba(model, features)
+    assert compile_checked(framework.to_onnx, model, native, features)[0] is not None
+    differing = compile_checked(framework.to_onnx, model, native + 1e-3, features)
+    assert differing == (None, "native (ONNX differs by up to 1.0e-03 on validation rows)")
+
+    def unsupported(model, n_features):
+        raise NotImplementedError("this kind of model")
+
+    failing = compile_checked(unsupported, model, native, features)
+    assert failing == (None, "native (ONNX conversion failed: NotImplementedError)")
+    assert compile_checked(None, model, native, features) == (None, "native (no ONNX converter for this framework)")

@@ -1,5 +1,7 @@
 """scikit-learn histogram gradient boosting, saved with bentoml.sklearn."""
 
+from unittest import mock
+
 import bentoml
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -22,6 +24,19 @@ def predict_proba(model: HistGradientBoostingClassifier, features: np.ndarray) -
     return model.predict_proba(features)[:, 1]
 
 
-# skl2onnx 1.20 fails to convert HistGradientBoostingClassifier with numpy 2.4 and onnx 1.19-1.23
-# (checked: "AttributeProto.ints: Expected an int, got a boolean"); the native model serves.
-to_onnx = None
+def to_onnx(model: HistGradientBoostingClassifier, n_features: int):
+    from skl2onnx import to_onnx as convert  # training only
+    from skl2onnx.common import tree_ensemble
+    from skl2onnx.common.data_types import FloatTensorType
+
+    # skl2onnx 1.20 gives each leaf a missing-value flag of False, which onnx 1.23 refuses in an integer list
+    # ("AttributeProto.ints: Expected an int, got a boolean"): hand it 0/1 (train.py still compares every
+    # validation row's probability with scikit-learn's own).
+    add_node = tree_ensemble.add_node
+
+    def add_node_with_int_flag(*args, nodes_missing_value_tracks_true=0, **kwargs):
+        return add_node(*args, nodes_missing_value_tracks_true=int(nodes_missing_value_tracks_true), **kwargs)
+
+    with mock.patch.object(tree_ensemble, "add_node", add_node_with_int_flag):
+        initial_types = [("features", FloatTensorType([None, n_features]))]
+        return convert(model, initial_types=initial_types, options={"zipmap": False}, target_opset=15)
