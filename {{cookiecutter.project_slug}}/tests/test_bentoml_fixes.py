@@ -3,11 +3,14 @@ release fixes one, its first assertion fails, saying the fix can go."""
 
 import asyncio
 
+import bentoml
+from _bentoml_sdk.method import APIMethod
 from bentoml._internal.server.http import traffic
 
 from scoring import bentoml_fixes
 
 AS_SHIPPED = traffic.TimeoutMiddleware.__call__  # service.py, which patches it, is not imported here
+BIND_AS_SHIPPED = APIMethod._local_call
 
 
 def live_timers_after(requests: int) -> int:
@@ -36,3 +39,75 @@ def test_each_requests_timer_is_cancelled_when_the_request_ends():
         assert live_timers_after(100) == 0
     finally:
         traffic.TimeoutMiddleware.__call__ = AS_SHIPPED
+
+
+def timed_requests(app, timeout: float = 0.05) -> tuple[list[dict], set]:
+    """What a request through BentoML's TimeoutMiddleware sends, and the tasks the app ran in."""
+    sent, tasks = [], set()
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        async def noting_task(scope, receive, send) -> None:
+            tasks.add(asyncio.current_task())
+            await app(scope, receive, send)
+
+        await traffic.TimeoutMiddleware(noting_task, timeout=timeout)({"type": "http"}, receive, send)
+        tasks.add(asyncio.current_task())
+
+    asyncio.run(run())
+    return sent, tasks
+
+
+async def answer_after(seconds: float, send) -> None:
+    await asyncio.sleep(seconds)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def test_a_request_runs_in_its_own_task_and_gets_504_only_when_no_answer_has_started_in_time():
+    async def slow(scope, receive, send) -> None:
+        await answer_after(0.2, send)
+
+    async def slow_body(scope, receive, send) -> None:  # starts in time, ends after the timeout
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(0.2)
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def quick(scope, receive, send) -> None:
+        await answer_after(0, send)
+
+    try:
+        assert len(timed_requests(quick)[1]) == 2, "BentoML runs the request in its own task: drop that part"
+        bentoml_fixes.cancel_request_timers()
+        sent, tasks = timed_requests(quick)
+        assert [message.get("status") for message in sent] == [200, None] and len(tasks) == 1
+        sent, _ = timed_requests(slow)
+        assert sent[0]["status"] == 504 and b"Not able to process the request in 0.05 seconds" in sent[1]["body"]
+        assert len(sent) == 2  # the cancelled app sent nothing
+        sent, _ = timed_requests(slow_body)
+        assert [message.get("status") for message in sent] == [200, None]
+    finally:
+        traffic.TimeoutMiddleware.__call__ = AS_SHIPPED
+
+
+def test_api_methods_are_bound_once_per_service_instance():
+    @bentoml.service
+    class Echo:
+        @bentoml.api
+        def echo(self, text: str = "default") -> str:
+            return text
+
+    instance = Echo.inner()
+    try:
+        assert instance.echo.local is not instance.echo.local, "BentoML binds once: drop bind_api_methods_once"
+        bentoml_fixes.bind_api_methods_once()
+        assert instance.echo.local is instance.echo.local
+        assert instance.echo.local("hi") == "hi" and instance.echo.local() == "default"
+        assert Echo.inner().echo.local is not instance.echo.local  # each instance its own
+    finally:
+        APIMethod._local_call = BIND_AS_SHIPPED
