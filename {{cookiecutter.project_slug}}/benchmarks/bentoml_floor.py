@@ -1,9 +1,9 @@
 """BentoML's floor: the least a BentoML service does for this request, with the service's settings.
 
 The same request model, answer model, BentoML settings (workers, metrics, access log, tracing, timeout),
-timer fix and garbage-collector settings as service.py, but no model, no policy, no decision log and
-none of the project's middleware: it validates the record and answers a constant. What the service adds
-to it is the project's; what it lacks against the HTTP floor is BentoML's.
+fixes of BentoML's request path and garbage-collector settings as service.py, but no model, no policy,
+no decision log and none of the project's middleware: it validates the record and answers a constant.
+What the service adds to it is the project's; what it lacks against the HTTP floor is BentoML's.
 
 bentoml serve benchmarks.bentoml_floor:Floor --port 3001
 """
@@ -13,8 +13,7 @@ import bentoml
 from scoring import bentoml_fixes, serving
 from scoring.schema import Decision, Record
 
-bentoml_fixes.cancel_request_timers()  # without it each request's timer lives for the timeout (a leak)
-bentoml_fixes.bind_api_methods_once()  # BentoML's own per-request waste, mended for both
+bentoml_fixes.mend_request_path()  # as service.py: BentoML's timer leak and per-request waste
 ANSWER = Decision(status="APPROVED", probability=0.5, model="none")
 
 

@@ -1,7 +1,9 @@
 """What the service is measured against, each under uvicorn (`uvicorn benchmarks.peers:fastapi_app`):
 
 - fastapi_app: the endpoint a team would hand-write for the same trained model: FastAPI, a pydantic
-  request model, scikit-learn's DictVectorizer, the framework's own prediction with its default threads;
+  request model, scikit-learn's DictVectorizer, the framework's own prediction on the model as saved
+  (XGBoost's and scikit-learn's with their default threads; LightGBM's and CatBoost's adapters ask for
+  one thread a call, so theirs run so here too: with their default threads LightGBM's was a little slower);
 - floor_app: the HTTP floor: a bare Starlette app that only parses the same JSON body and answers a constant.
 """
 

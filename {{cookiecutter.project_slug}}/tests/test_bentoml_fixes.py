@@ -2,15 +2,21 @@
 release fixes one, its first assertion fails, saying the fix can go."""
 
 import asyncio
+import itertools
 
 import bentoml
+from _bentoml_impl.server.app import ServiceAppFactory
 from _bentoml_sdk.method import APIMethod
-from bentoml._internal.server.http import traffic
+from bentoml._internal.server.http import instruments, traffic
+from starlette.responses import Response
 
 from scoring import bentoml_fixes
 
 AS_SHIPPED = traffic.TimeoutMiddleware.__call__  # service.py, which patches it, is not imported here
 BIND_AS_SHIPPED = APIMethod._local_call
+HEADERS_AS_SHIPPED = ServiceAppFactory._add_response_headers
+METRICS_SETUP_AS_SHIPPED = instruments.RunnerTrafficMetricsMiddleware._setup
+NAMESPACES = (f"test_fixes_{n}" for n in itertools.count())  # each middleware registers its own metrics
 
 
 def live_timers_after(requests: int) -> int:
@@ -111,3 +117,53 @@ def test_api_methods_are_bound_once_per_service_instance():
         assert Echo.inner().echo.local is not instance.echo.local  # each instance its own
     finally:
         APIMethod._local_call = BIND_AS_SHIPPED
+
+
+def test_response_headers_are_added_without_dependency_injection():
+    class Factory:  # what _add_response_headers reads of a ServiceAppFactory
+        service = type("Service", (), {"name": "echo"})
+
+    try:
+        assert getattr(ServiceAppFactory._add_response_headers, "_is_injected", False), "BentoML no longer injects"
+        bentoml_fixes.resolve_response_headers_once()
+        assert not getattr(ServiceAppFactory._add_response_headers, "_is_injected", False)
+        response = Response()
+        ServiceAppFactory._add_response_headers(Factory(), response)
+        assert response.headers["server"] == "BentoML Service/echo"
+    finally:
+        ServiceAppFactory._add_response_headers = HEADERS_AS_SHIPPED
+
+
+def metrics_after(requests: int) -> instruments.RunnerTrafficMetricsMiddleware:
+    """BentoML's metrics middleware once `requests` requests to /classify have gone through it."""
+
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def ignore(message=None) -> None:
+        return None
+
+    async def run() -> instruments.RunnerTrafficMetricsMiddleware:
+        middleware = instruments.RunnerTrafficMetricsMiddleware(app, namespace=next(NAMESPACES))
+        for _ in range(requests):
+            await middleware({"type": "http", "path": "/classify"}, ignore, ignore)
+        return middleware
+
+    return asyncio.run(run())
+
+
+def test_metric_series_are_looked_up_once_and_still_count():
+    try:
+        assert not hasattr(metrics_after(1).metrics_request_total, "series"), "BentoML changed its metrics"
+        bentoml_fixes.look_up_metric_series_once()
+        middleware = metrics_after(3)
+        [(labels, total)] = middleware.metrics_request_total.series.items()
+        assert dict(labels)["endpoint"] == "/classify" and dict(labels)["http_response_code"] == 200
+        assert total._value.get() == 3 and total is middleware.metrics_request_total.metric.labels(**dict(labels))
+        [duration] = middleware.metrics_request_duration.series.values()
+        assert duration._sum.get() > 0
+        [in_progress] = middleware.metrics_request_in_progress.series.values()
+        assert in_progress._value.get() == 0
+    finally:
+        instruments.RunnerTrafficMetricsMiddleware._setup = METRICS_SETUP_AS_SHIPPED
