@@ -19,18 +19,25 @@ METRICS_SETUP_AS_SHIPPED = instruments.RunnerTrafficMetricsMiddleware._setup
 NAMESPACES = (f"test_fixes_{n}" for n in itertools.count())  # each middleware registers its own metrics
 
 
+async def answer_after(seconds: float, send) -> None:
+    await asyncio.sleep(seconds)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def answer(scope, receive, send) -> None:  # an ASGI app
+    await answer_after(0, send)
+
+
+async def ignore(message=None) -> None:  # an ASGI receive or send
+    return None
+
+
 def live_timers_after(requests: int) -> int:
     """Timers still pending once `requests` requests have gone through BentoML's TimeoutMiddleware."""
 
-    async def app(scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-    async def ignore(message=None) -> None:
-        return None
-
     async def run() -> int:
-        middleware = traffic.TimeoutMiddleware(app, timeout=60)
+        middleware = traffic.TimeoutMiddleware(answer, timeout=60)
         for _ in range(requests):
             await middleware({"type": "http"}, ignore, ignore)
         return sum(not timer.cancelled() for timer in asyncio.get_running_loop()._scheduled)
@@ -69,12 +76,6 @@ def timed_requests(app, timeout: float = 0.05) -> tuple[list[dict], set]:
     return sent, tasks
 
 
-async def answer_after(seconds: float, send) -> None:
-    await asyncio.sleep(seconds)
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"{}"})
-
-
 def test_a_request_runs_in_its_own_task_and_gets_504_only_when_no_answer_has_started_in_time():
     async def slow(scope, receive, send) -> None:
         await answer_after(0.2, send)
@@ -84,13 +85,10 @@ def test_a_request_runs_in_its_own_task_and_gets_504_only_when_no_answer_has_sta
         await asyncio.sleep(0.2)
         await send({"type": "http.response.body", "body": b"{}"})
 
-    async def quick(scope, receive, send) -> None:
-        await answer_after(0, send)
-
     try:
-        assert len(timed_requests(quick)[1]) == 2, "BentoML runs the request in its own task: drop that part"
+        assert len(timed_requests(answer)[1]) == 2, "BentoML runs the request in its own task: drop that part"
         bentoml_fixes.cancel_request_timers()
-        sent, tasks = timed_requests(quick)
+        sent, tasks = timed_requests(answer)
         assert [message.get("status") for message in sent] == [200, None] and len(tasks) == 1
         sent, _ = timed_requests(slow)
         assert sent[0]["status"] == 504 and b"Not able to process the request in 0.05 seconds" in sent[1]["body"]
@@ -137,15 +135,8 @@ def test_response_headers_are_added_without_dependency_injection():
 def metrics_after(requests: int) -> instruments.RunnerTrafficMetricsMiddleware:
     """BentoML's metrics middleware once `requests` requests to /classify have gone through it."""
 
-    async def app(scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-    async def ignore(message=None) -> None:
-        return None
-
     async def run() -> instruments.RunnerTrafficMetricsMiddleware:
-        middleware = instruments.RunnerTrafficMetricsMiddleware(app, namespace=next(NAMESPACES))
+        middleware = instruments.RunnerTrafficMetricsMiddleware(answer, namespace=next(NAMESPACES))
         for _ in range(requests):
             await middleware({"type": "http", "path": "/classify"}, ignore, ignore)
         return middleware
