@@ -17,14 +17,15 @@ DEFAULT_FILES = {
     "benchmarks/wrk.lua",
     "k8s/deployment.yaml", "k8s/hpa.yaml", "k8s/service.yaml",
     "scoring/__init__.py", "scoring/batch.py", "scoring/bentoml_fixes.py", "scoring/contract.py", "scoring/data.py",
-    "scoring/features.py", "scoring/frameworks/__init__.py", "scoring/frameworks/xgboost.py", "scoring/inference.py",
-    "scoring/middleware.py", "scoring/model_store.py", "scoring/onnx_runtime.py", "scoring/policy.py",
-    "scoring/report.py", "scoring/schema.py", "scoring/serving.py", "scoring/settings.py", "scoring/synthetic.py",
+    "scoring/decision_log.py", "scoring/features.py", "scoring/frameworks/__init__.py",
+    "scoring/frameworks/xgboost.py", "scoring/inference.py", "scoring/middleware.py", "scoring/model_store.py",
+    "scoring/onnx_runtime.py", "scoring/policy.py", "scoring/report.py", "scoring/schema.py", "scoring/serving.py",
+    "scoring/settings.py", "scoring/synthetic.py",
     "tests/conftest.py", "tests/examples.py", "tests/live_service.py", "tests/records.py", "tests/test_batch.py",
-    "tests/test_bentoml_fixes.py", "tests/test_contract.py", "tests/test_data.py", "tests/test_inference.py",
-    "tests/test_lifecycle.py", "tests/test_limits.py", "tests/test_model.py", "tests/test_policy.py",
-    "tests/test_report.py", "tests/test_runtime_config.py", "tests/test_service.py", "tests/test_synthetic.py",
-    "tests/test_train.py",
+    "tests/test_bentoml_fixes.py", "tests/test_contract.py", "tests/test_data.py", "tests/test_decision_log.py",
+    "tests/test_inference.py", "tests/test_lifecycle.py", "tests/test_limits.py", "tests/test_model.py",
+    "tests/test_policy.py", "tests/test_report.py", "tests/test_runtime_config.py", "tests/test_service.py",
+    "tests/test_synthetic.py", "tests/test_train.py",
 }  # fmt: skip
 
 
