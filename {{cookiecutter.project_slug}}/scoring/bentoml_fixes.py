@@ -160,7 +160,7 @@ def mend_request_path() -> None:
     with the timer fix alone, 207 with the next fix too, 196 with three, 182 with all four."""
     cancel_request_timers()
     bind_api_methods_once()
-    resolve_response_headers_once()
+    add_response_headers_without_injection()
     look_up_metric_series_once()
 
 
@@ -211,7 +211,7 @@ def bind_api_methods_once() -> None:
     APIMethod._local_call = _local_call
 
 
-def resolve_response_headers_once() -> None:
+def add_response_headers_without_injection() -> None:
     """BentoML resolves the one setting its response headers need (the log format) by dependency injection
     on every request (`Signature.bind_partial`, `apply_defaults`): here, a plain call."""
     add_headers = ServiceAppFactory._add_response_headers.__wrapped__  # simple_di's inject keeps it

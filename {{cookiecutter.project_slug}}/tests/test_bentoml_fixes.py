@@ -123,7 +123,7 @@ def test_response_headers_are_added_without_dependency_injection():
 
     try:
         assert getattr(ServiceAppFactory._add_response_headers, "_is_injected", False), "BentoML no longer injects"
-        bentoml_fixes.resolve_response_headers_once()
+        bentoml_fixes.add_response_headers_without_injection()
         assert not getattr(ServiceAppFactory._add_response_headers, "_is_injected", False)
         response = Response()
         ServiceAppFactory._add_response_headers(Factory(), response)
