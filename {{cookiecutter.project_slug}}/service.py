@@ -8,6 +8,7 @@ from scoring.policy import load_policy
 from scoring.schema import CONTRACT, MAX_BODY_BYTES, Batch, Decision, Record, as_record
 
 bentoml_fixes.mend_request_path()
+bentoml_fixes.accept_waiting_connections()
 bentoml_fixes.log_rejections_in_one_line()
 bentoml_fixes.exit_with_parent()
 bentoml_fixes.bound_shutdown(serving.SHUTDOWN_SECONDS)

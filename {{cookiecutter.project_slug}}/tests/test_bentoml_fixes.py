@@ -3,8 +3,12 @@ release fixes one, its first assertion fails, saying the fix can go."""
 
 import asyncio
 import itertools
+import socket
+from unittest import mock
 
 import bentoml
+import uvicorn.loops.uvloop
+import uvloop
 from _bentoml_impl.server.app import ServiceAppFactory
 from _bentoml_sdk.method import APIMethod
 from bentoml._internal.server.http import instruments, traffic
@@ -158,3 +162,57 @@ def test_metric_series_are_looked_up_once_and_still_count():
         assert in_progress._value.get() == 0
     finally:
         instruments.RunnerTrafficMetricsMiddleware._setup = METRICS_SETUP_AS_SHIPPED
+
+
+def accepted_after_each_turn(loop_factory, clients: int = 10, turns: int = 4, seconds: float = 0) -> list[int]:
+    """How many of `clients` connections, all waiting at once, a server on the loop has accepted after
+    each of `turns` turns of the loop (each at least `seconds` long)."""
+    accepted = []
+
+    class Accepted(asyncio.Protocol):
+        def connection_made(self, transport) -> None:
+            accepted.append(transport)
+
+    async def run() -> list[int]:
+        with socket.create_server(("127.0.0.1", 0)) as listening:
+            server = await asyncio.get_running_loop().create_server(Accepted, sock=listening)
+            waiting = [socket.create_connection(listening.getsockname()) for _ in range(clients)]
+            counts = []
+            for _ in range(turns):
+                await asyncio.sleep(seconds)
+                counts.append(len(accepted))
+            server.close()
+            for connection in [*waiting, *accepted]:
+                connection.close()
+            return counts
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(run())
+
+
+def test_every_waiting_connection_is_accepted_in_one_turn_of_the_loop():
+    assert accepted_after_each_turn(uvloop.new_event_loop)[-1] <= 4, "uvloop accepts more than one a turn now"
+    with mock.patch.object(uvicorn.loops.uvloop, "uvloop_loop_factory"):
+        bentoml_fixes.accept_waiting_connections()
+        mended = uvicorn.loops.uvloop.uvloop_loop_factory()
+    counts = accepted_after_each_turn(mended)
+    assert counts[-1] == 10 and set(counts) <= {0, 10}, counts
+
+
+def test_a_server_out_of_file_descriptors_waits_and_accepts_again(monkeypatch):
+    """accept() failing with EMFILE leaves the connection waiting: without a pause the loop would spin."""
+    real_accept, failures = socket.socket.accept, []
+
+    def accept_failing_once(self):
+        if not failures:
+            failures.append(OSError(24, "Too many open files"))
+            raise failures[0]
+        return real_accept(self)
+
+    monkeypatch.setattr(socket.socket, "accept", accept_failing_once)
+    monkeypatch.setattr(bentoml_fixes._EagerAcceptServer, "RETRY_SECONDS", 0.06)
+    with mock.patch.object(uvicorn.loops.uvloop, "uvloop_loop_factory"):
+        bentoml_fixes.accept_waiting_connections()
+        mended = uvicorn.loops.uvloop.uvloop_loop_factory()
+    counts = accepted_after_each_turn(mended, clients=1, turns=6, seconds=0.02)
+    assert failures and counts[0] == 0 and counts[-1] == 1, counts
