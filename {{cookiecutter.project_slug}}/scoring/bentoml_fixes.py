@@ -160,6 +160,7 @@ class _EagerAcceptServer:
     """The part of asyncio.Server that uvicorn uses (close, wait_closed, sockets), accepting all at once."""
 
     RETRY_SECONDS = 1  # after running out of file descriptors, as asyncio's loop does
+    MOST_A_TURN = 100  # as asyncio's loop (its default backlog): a flood of connections cannot hold the loop
 
     def __init__(self, loop: asyncio.AbstractEventLoop, protocol_factory, sock) -> None:
         self._loop, self._protocol_factory, self.sockets = loop, protocol_factory, (sock,)
@@ -168,7 +169,7 @@ class _EagerAcceptServer:
 
     def _accept_waiting(self) -> None:
         [sock] = self.sockets
-        while True:
+        for _ in range(self.MOST_A_TURN):
             try:
                 connection, _ = sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):

@@ -174,7 +174,7 @@ def accepted_after_each_turn(loop_factory, clients: int = 10, turns: int = 4, se
             accepted.append(transport)
 
     async def run() -> list[int]:
-        with socket.create_server(("127.0.0.1", 0)) as listening:
+        with socket.create_server(("127.0.0.1", 0), backlog=clients) as listening:
             server = await asyncio.get_running_loop().create_server(Accepted, sock=listening)
             waiting = [socket.create_connection(listening.getsockname()) for _ in range(clients)]
             counts = []
@@ -190,13 +190,21 @@ def accepted_after_each_turn(loop_factory, clients: int = 10, turns: int = 4, se
         return runner.run(run())
 
 
-def test_every_waiting_connection_is_accepted_in_one_turn_of_the_loop():
-    assert accepted_after_each_turn(uvloop.new_event_loop)[-1] <= 4, "uvloop accepts more than one a turn now"
+def eager_accept_loop():
     with mock.patch.object(uvicorn.loops.uvloop, "uvloop_loop_factory"):
         bentoml_fixes.accept_waiting_connections()
-        mended = uvicorn.loops.uvloop.uvloop_loop_factory()
-    counts = accepted_after_each_turn(mended)
+        return uvicorn.loops.uvloop.uvloop_loop_factory()
+
+
+def test_every_waiting_connection_is_accepted_in_one_turn_of_the_loop():
+    assert accepted_after_each_turn(uvloop.new_event_loop)[-1] <= 4, "uvloop accepts more than one a turn now"
+    counts = accepted_after_each_turn(eager_accept_loop())
     assert counts[-1] == 10 and set(counts) <= {0, 10}, counts
+
+
+def test_a_flood_of_connections_is_accepted_a_hundred_a_turn():
+    counts = accepted_after_each_turn(eager_accept_loop(), clients=150)
+    assert counts[-1] == 150 and 100 in counts and set(counts) <= {0, 100, 150}, counts
 
 
 def test_a_server_out_of_file_descriptors_waits_and_accepts_again(monkeypatch):
@@ -211,8 +219,5 @@ def test_a_server_out_of_file_descriptors_waits_and_accepts_again(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "accept", accept_failing_once)
     monkeypatch.setattr(bentoml_fixes._EagerAcceptServer, "RETRY_SECONDS", 0.06)
-    with mock.patch.object(uvicorn.loops.uvloop, "uvloop_loop_factory"):
-        bentoml_fixes.accept_waiting_connections()
-        mended = uvicorn.loops.uvloop.uvloop_loop_factory()
-    counts = accepted_after_each_turn(mended, clients=1, turns=6, seconds=0.02)
+    counts = accepted_after_each_turn(eager_accept_loop(), clients=1, turns=6, seconds=0.02)
     assert failures and counts[0] == 0 and counts[-1] == 1, counts
