@@ -132,7 +132,7 @@ class Measurement:
     memory_mib: tuple[float, float]  # the service's worker, after the warm-up and at the end
     requests_served: int
     long_gc_pauses: int
-    hogged: list[dict[str, Result]]  # with a CPU hog, a round each: HOGGED's one-record requests at 16 clients
+    hogged: dict[str, list[Result]]  # HOGGED server -> one result a round, one-record requests at 16 clients
     client: str
 
 
@@ -160,11 +160,12 @@ def measure(args: argparse.Namespace) -> Measurement:
                 progress = f"[round {round_}/{args.rounds}, {step}/{len(runs)}] {server:8} {load.name}"
                 print(f"{progress}: {result.requests_per_second:,.0f}/s, p99 {result.p99_ms:.1f} ms", flush=True)
         memory_after = worker_memory_mib(urls["service"])
-        hogged = []
+        hogged: dict[str, list[Result]] = {server: [] for server in HOGGED}
         for round_ in range(1, args.rounds + 1 if args.cpu_hog else 1):
             with cpu_hog():
-                hogged.append({server: client(urls[server], SINGLE[0], args.seconds) for server in HOGGED})
-            rates = ", ".join(f"{server} {hogged[-1][server].requests_per_second:,.0f}/s" for server in HOGGED)
+                for server in HOGGED:
+                    hogged[server].append(client(urls[server], SINGLE[0], args.seconds))
+            rates = ", ".join(f"{server} {hogged[server][-1].requests_per_second:,.0f}/s" for server in HOGGED)
             print(f"[CPU hog, round {round_}/{args.rounds}] {rates}", flush=True)
         log = service_log(urls["service"], env).read_text(encoding="utf-8", errors="replace")
     served = sum(
@@ -180,8 +181,12 @@ def median(results: list[Result], field: str) -> float:
 
 
 def ratio(measurement: Measurement, load: Load, peer: str, server: str = "service") -> float:
-    """Median over rounds of server / peer requests per second, each ratio measured within one round."""
-    pairs = zip(measurement.results[load.name, server], measurement.results[load.name, peer], strict=True)
+    return ratio_of_rounds(measurement.results[load.name, server], measurement.results[load.name, peer])
+
+
+def ratio_of_rounds(ours: list[Result], theirs: list[Result]) -> float:
+    """Median over rounds of our / their requests per second, each ratio measured within one round."""
+    pairs = zip(ours, theirs, strict=True)
     return statistics.median(one.requests_per_second / other.requests_per_second for one, other in pairs)
 
 
@@ -232,10 +237,9 @@ def verdicts(measurement: Measurement) -> list[str]:
                        after - before < 30, f"{before:.0f} -> {after:.0f} MiB"))  # fmt: skip
     lines.append(check("no garbage-collection pause over 20 ms", not measurement.long_gc_pauses,
                        f"{measurement.long_gc_pauses} pauses over 20 ms"))  # fmt: skip
-    if measurement.hogged:
+    if measurement.hogged["service"]:
         calm = ratio(measurement, SINGLE[0], "fastapi")
-        hogged = statistics.median(one["service"].requests_per_second / one["fastapi"].requests_per_second
-                                   for one in measurement.hogged)  # fmt: skip
+        hogged = ratio_of_rounds(measurement.hogged["service"], measurement.hogged["fastapi"])
         change = abs(hogged - calm) / calm
         # Each server's own change too: the ratio moves when either side does, and the FastAPI endpoint
         # has been seen to get faster with the hog.
@@ -249,7 +253,7 @@ def verdicts(measurement: Measurement) -> list[str]:
 def hog_effect(measurement: Measurement, server: str) -> float:
     """The change in the server's median requests/s with the CPU hog, against the same load without it."""
     calm = median(measurement.results[SINGLE[0].name, server], "requests_per_second")
-    return statistics.median(one[server].requests_per_second for one in measurement.hogged) / calm - 1
+    return median(measurement.hogged[server], "requests_per_second") / calm - 1
 
 
 def chart(measurement: Measurement, path: Path) -> None:
