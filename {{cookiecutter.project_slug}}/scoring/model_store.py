@@ -9,6 +9,7 @@ update, not another project's training (each project has its own model name).
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -31,12 +32,15 @@ class Scorer:
     contract: Contract
     model: Any  # the framework's own, or an OnnxModel (scoring/onnx_runtime.py)
     tag: str
+    single_row: Callable[[np.ndarray], np.ndarray] | None = None  # the native model's faster path for one row
 
     @cached_property
     def encoder(self) -> FeatureEncoder:
         return FeatureEncoder(self.contract)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
+        if self.single_row and len(features) == 1:
+            return self.single_row(features)
         if isinstance(self.model, OnnxModel):
             return self.model.positive_probability(features)
         return framework.predict_proba(self.model, features)
@@ -54,7 +58,9 @@ def fit(contract: Contract, features: np.ndarray, target: np.ndarray, seed: int)
 
 def compile_onnx(scorer: Scorer, validation_features: np.ndarray, native: np.ndarray) -> tuple[bytes | None, str]:
     """The model as ONNX, where onnxruntime gives the `native` probabilities of the validation rows."""
-    return compile_checked(framework.to_onnx, scorer.model, native, validation_features)
+    onnx, runtime = compile_checked(framework.to_onnx, scorer.model, native, validation_features)
+    single_row = framework.single_row and onnx is None
+    return onnx, runtime + ("; one row: the framework's single-row prediction" if single_row else "")
 
 
 def save(
@@ -72,12 +78,11 @@ def save(
 
 
 def load(bento_model: bentoml.Model) -> Scorer:
-    onnx = bento_model.custom_objects.get("onnx")
-    return Scorer(
-        contract=trained_contract(bento_model),
-        model=OnnxModel(onnx) if onnx else framework.load(bento_model),
-        tag=str(bento_model.tag),
-    )
+    contract, tag = trained_contract(bento_model), str(bento_model.tag)
+    if onnx := bento_model.custom_objects.get("onnx"):
+        return Scorer(contract, OnnxModel(onnx), tag)
+    model = framework.load(bento_model)
+    return Scorer(contract, model, tag, single_row=framework.single_row(model) if framework.single_row else None)
 
 
 def trained_contract(bento_model: bentoml.Model) -> Contract:

@@ -58,7 +58,7 @@ class OnnxModel:
 def compile_checked(to_onnx, model, native: np.ndarray, features: np.ndarray) -> tuple[bytes | None, str]:
     """(the ONNX model, or None where it would not give the same probabilities; what serves and why)."""
     if to_onnx is None:
-        return None, "native (no ONNX converter for this framework)"
+        return None, "native (no ONNX form for this framework)"
     try:
         serialized = to_onnx(model, features.shape[1]).SerializeToString()
     except Exception as error:  # a converter that cannot handle this model: the native model serves

@@ -1,10 +1,12 @@
 """The served model: features encoded alike on every path, and the faster runtime giving the same answers."""
 
 import json
+import pickle
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import PROJECT_DIR
 
 from scoring import data
@@ -27,8 +29,9 @@ served = scorer.probabilities(features)
 native = framework.predict_proba(framework.load(bento_model), features)
 one_by_one = np.concatenate([scorer.probabilities(features[i : i + 1]) for i in range(len(features))])
 print(json.dumps({"difference": float(np.max(np.abs(served - native))), "runtime": bento_model.info.metadata["runtime"],
-                  "onnx": "onnx" in bento_model.custom_objects,
-                  "one_by_one": bool(np.array_equal(one_by_one, served))}))
+                  "onnx": "onnx" in bento_model.custom_objects, "single_row": scorer.single_row is not None,
+                  "one_by_one_as_served": bool(np.array_equal(one_by_one, served)),
+                  "one_by_one_as_native": bool(np.array_equal(one_by_one, native))}))
 """
 
 
@@ -46,15 +49,23 @@ def test_the_served_runtime_gives_the_frameworks_own_probabilities_one_by_one_to
     assert output.returncode == 0, output.stderr
     result = json.loads(output.stdout)
     assert result["difference"] <= 1e-6
-    assert result["one_by_one"]  # a one-record request (ONNX: through bound buffers) scores as in a batch
+    # A one-record request scores as in a batch (ONNX: through bound buffers), or, where the framework has a
+    # single-row path, exactly as the framework's own prediction.
+    assert result["one_by_one_as_native" if result["single_row"] else "one_by_one_as_served"]
     assert result["runtime"].startswith("onnxruntime" if result["onnx"] else "native")
+    assert result["runtime"].endswith("single-row prediction") == result["single_row"]
 
 
-def test_the_frameworks_own_model_serves_where_onnx_would_not_give_the_same_probabilities():
+def fitted_on_noise() -> tuple[object, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     features = rng.normal(size=(300, 4))
     model = framework.fit(features, (features[:, 0] + rng.normal(size=300) > 0).astype(int), seed=0)
-    native = framework.predict_proba(model, features)
+    return model, framework.predict_proba(model, features), features
+
+
+@pytest.mark.skipif(framework.to_onnx is None, reason="this framework is not compiled to ONNX")
+def test_the_frameworks_own_model_serves_where_onnx_would_not_give_the_same_probabilities():
+    model, native, features = fitted_on_noise()
     assert compile_checked(framework.to_onnx, model, native, features)[0] is not None
     differing = compile_checked(framework.to_onnx, model, native + 1e-3, features)
     assert differing == (None, "native (ONNX differs by up to 1.0e-03 on validation rows)")
@@ -64,4 +75,15 @@ def test_the_frameworks_own_model_serves_where_onnx_would_not_give_the_same_prob
 
     failing = compile_checked(unsupported, model, native, features)
     assert failing == (None, "native (ONNX conversion failed: NotImplementedError)")
-    assert compile_checked(None, model, native, features) == (None, "native (no ONNX converter for this framework)")
+
+
+def test_the_frameworks_own_model_serves_where_there_is_no_onnx_form():
+    model, native, features = fitted_on_noise()
+    assert compile_checked(None, model, native, features) == (None, "native (no ONNX form for this framework)")
+
+
+@pytest.mark.skipif(framework.single_row is None, reason="this framework has no single-row path")
+def test_the_single_row_path_gives_the_frameworks_own_probabilities_after_pickling_too():
+    model, native, features = fitted_on_noise()
+    single_row = pickle.loads(pickle.dumps(framework.single_row(model)))  # as batch scoring ships it to Spark
+    assert np.array_equal(np.concatenate([single_row(features[i : i + 1]) for i in range(len(features))]), native)

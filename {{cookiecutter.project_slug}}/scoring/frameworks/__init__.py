@@ -1,4 +1,4 @@
-"""Framework adapters. Each module here offers the same five things:
+"""Framework adapters. Each module here offers the same six things:
 
 - ``BENTOML_MODULE``: the ``bentoml.<framework>`` module that saves the model;
 - ``fit(features, target, seed)``: train on the encoded features (NaN = missing), return what is saved;
@@ -7,7 +7,9 @@
   (and made throughput swing with any other load on the machine);
 - ``predict_proba(model, features)``: the probability of the positive class for each row;
 - ``to_onnx``: ``to_onnx(model, n_features)`` -> an ONNX classifier with outputs (label, probabilities),
-  or None where no converter handles the model (scoring/onnx_runtime.py decides which runtime serves).
+  or None where no converter handles the model (scoring/onnx_runtime.py decides which runtime serves);
+- ``single_row``: ``single_row(model)`` -> a callable giving one encoded row's probability exactly as
+  ``predict_proba`` does, faster, for one-record requests where the native model serves; or None.
 
 The project uses one of them (settings.FRAMEWORK); model_store.py is the only importer.
 """

@@ -36,3 +36,6 @@ def to_onnx(model: CatBoostClassifier, n_features: int):
     exported.graph.output.remove(mapped)
     exported.graph.output.append(onnx.helper.make_tensor_value_info(zipmap.input[0], onnx.TensorProto.FLOAT, [None, 2]))
     return exported
+
+
+single_row = None  # onnxruntime's bound buffers (or predict_proba) score one row

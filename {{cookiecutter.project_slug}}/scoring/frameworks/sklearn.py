@@ -40,3 +40,6 @@ def to_onnx(model: HistGradientBoostingClassifier, n_features: int):
     with mock.patch.object(tree_ensemble, "add_node", add_node_with_int_flag):
         initial_types = [("features", FloatTensorType([None, n_features]))]
         return convert(model, initial_types=initial_types, options={"zipmap": False}, target_opset=15)
+
+
+single_row = None  # onnxruntime's bound buffers (or predict_proba) score one row

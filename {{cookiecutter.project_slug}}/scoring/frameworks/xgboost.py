@@ -28,3 +28,6 @@ def to_onnx(model: xgb.Booster, n_features: int):
     from onnxmltools.convert.common.data_types import FloatTensorType
 
     return convert_xgboost(model, initial_types=[("features", FloatTensorType([None, n_features]))], target_opset=15)
+
+
+single_row = None  # onnxruntime's bound buffers (or predict_proba) score one row
