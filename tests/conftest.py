@@ -44,6 +44,12 @@ def left_behind(tmp_path: Path) -> list[str]:
     return [str(path) for bake_dir in (tmp_path / "cookies").iterdir() for path in bake_dir.iterdir()]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: pytest-xdist hands the first tests out to its workers in turn, so the two
+    share the longest ones instead of one worker running the last of them alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def hook_scripts_in_pytest_tmp(tmp_path_factory):
     """Cookiecutter never deletes the hook scripts it renders to the temp dir: keep them in pytest's."""
