@@ -124,7 +124,7 @@ def decisions(url: str, records: list[dict]) -> list[dict]:
     return response.json()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=1.5)
 def test_exported_bento_serves_the_same_probabilities_from_a_clean_environment(bake, tmp_path):
     """The README's commands, run as written: export the bento, then, elsewhere, a fresh virtualenv with only the
     bento's own requirements, an empty store to import it into, and `bentoml serve` from that store."""
@@ -222,8 +222,13 @@ def test_training_serves_the_new_model_and_promote_rolls_back(bake):
         assert classify(url, project.contract["example"]).json()["model"] == first
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("answers", [{}, CUSTOM], ids=["default", "custom"])
+@pytest.mark.parametrize(
+    "answers",  # the default project runs every one of its tests, the custom one those that depend on the answers
+    [
+        pytest.param({}, id="default", marks=pytest.mark.slow(minutes=5)),
+        pytest.param(CUSTOM, id="custom", marks=pytest.mark.slow(minutes=3.5)),
+    ],
+)
 def test_generated_project_tests_pass(bake, answers):
     result = bake(**answers).own_tests(everything=answers == {})
     assert result.returncode == 0, result.stdout[-3000:]
