@@ -57,6 +57,8 @@ def load_policy() -> DecisionPolicy:
 
 def variable_problem(problem: dict) -> str:
     """A pydantic-settings problem, named after the environment variable that caused it."""
+    # A validator's own ValueError, without the "Value error, " pydantic puts before it.
+    message = str(problem["ctx"]["error"]) if problem["type"] == "value_error" else problem["msg"]
     if not problem["loc"]:  # a rule across fields
-        return problem["msg"]
-    return f"{settings.ENV_PREFIX}{str(problem['loc'][0]).upper()}: {problem['msg']}"
+        return message
+    return f"{settings.ENV_PREFIX}{str(problem['loc'][0]).upper()}: {message}"

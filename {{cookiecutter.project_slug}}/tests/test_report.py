@@ -11,6 +11,7 @@ import pytest
 from conftest import PROJECT_DIR
 from examples import validation_positives, validation_records
 
+from scoring import report as report_script
 from scoring import settings
 from scoring.policy import DecisionPolicy
 from scoring.report import (
@@ -163,18 +164,26 @@ def test_suggestions_are_printed_and_never_applied(serve_env):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("(not applied)") == 2
     assert "approving 50% of the rows: --maybe" in result.stdout
-    assert report(serve_env).stdout == report(serve_env, "--approval-rate", "0.5").stdout.partition("\n\n")[0] + "\n"
+    assert report(serve_env).stdout == result.stdout.partition("\n\n")[0] + "\n"  # the report as without them
+
+
+def test_thresholds_that_make_no_policy_are_refused_in_one_line(serve_env):
+    result = report(serve_env, "--decline", "0.3", "--maybe", "0.4")
+    assert result.returncode != 0, result.stderr
+    assert result.stderr.splitlines()[-1] == "error: maybe_threshold must be lower than decline_threshold"
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--decline", "0.3", "--maybe", "0.4"], "maybe_threshold must be lower than decline_threshold"),
         (["--decline", "1.5"], "--decline: 1.5 is not between 0 and 1"),
         (["--approval-rate", "abc"], "--approval-rate: 'abc' is not a number"),
         (["--cost-ratio", "-1"], "--cost-ratio: -1 is not a positive number"),
     ],
 )
-def test_bad_thresholds_are_refused_in_one_line(serve_env, arguments, message):
-    result = report(serve_env, *arguments)
-    assert result.returncode != 0 and message in result.stderr.splitlines()[-1], result.stderr
+def test_bad_arguments_are_refused_in_one_line(capsys, arguments, message):
+    """In this process: argparse refuses them before any model is loaded."""
+    with pytest.raises(SystemExit) as refused:
+        report_script.main(arguments)
+    assert refused.value.code == 2
+    assert message in capsys.readouterr().err.splitlines()[-1]

@@ -1,4 +1,9 @@
-"""train.py refuses what it cannot learn from: one line on stderr, exit code 2, and no model saved."""
+"""train.py refuses what it cannot learn from: one line on stderr, exit code 2, and no model saved.
+
+Most refusals run train.py's main() in this process: as a process each, the imports alone (BentoML, pandas,
+pandera) took 4 s, 20 times in every project's suite. The command line itself is checked once, and where
+training succeeds (it saves a model) it runs as a process with a model store of its own.
+"""
 
 import os
 import subprocess
@@ -8,7 +13,8 @@ import numpy as np
 import pytest
 from conftest import PROJECT_DIR
 
-from scoring import data
+import train as train_script
+from scoring import data, model_store
 from scoring.contract import load
 
 CONTRACT = load()
@@ -21,18 +27,33 @@ def first(*kinds: str) -> str | None:
 
 
 def train(tmp_path, *arguments: str) -> subprocess.CompletedProcess:
+    """`python train.py`, as a user runs it, saving into a model store under tmp_path."""
     env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml_home")}
     command = [sys.executable, "train.py", "--no-promote", *arguments]
     return subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
 
 
-def assert_refused(result: subprocess.CompletedProcess, tmp_path, *words: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert all(word in lines[0] for word in words), lines[0]
-    models = tmp_path / "bentoml_home" / "models"
-    assert not models.exists() or not any(models.iterdir()), "nothing is saved"
+def refusal(capsys, monkeypatch, *arguments: str) -> str:
+    """The one line train.py's main() refuses `arguments` with, run in this process: exit code 2 checked,
+    and the model store never reached (saving fails the test)."""
+
+    def save(*_, **__):
+        raise AssertionError("a refused training must save nothing")
+
+    monkeypatch.setattr(model_store, "save", save)
+    try:
+        code = train_script.main(["--no-promote", *arguments])
+    except SystemExit as exit_:  # argparse's errors
+        code = exit_.code
+    stderr = capsys.readouterr().err
+    lines = [line for line in stderr.splitlines() if not line.startswith("warning:")]
+    assert code == 2, stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    return lines[0]
+
+
+def assert_refused(line: str, *words: str) -> None:
+    assert all(word in line for word in words), line
 
 
 def broken_data(change: str):
@@ -63,13 +84,24 @@ def broken_data(change: str):
                    "missing where not allowed": strict}.get(change)  # fmt: skip
 
 
+def test_the_command_line_refuses_in_one_line_with_exit_code_2_and_saves_nothing(tmp_path):
+    frame, _ = broken_data("one class")
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    result = train(tmp_path, "--data", str(tmp_path / "data.csv"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "only 0 rows of" in lines[0], result.stderr
+    models = tmp_path / "bentoml_home" / "models"
+    assert not models.exists() or not any(models.iterdir()), "nothing is saved"
+
+
 @pytest.mark.parametrize(
     "change", ["text in a number", "out of bounds", "unknown category", "missing where not allowed"]
 )
-def test_rows_breaking_the_contract_are_refused_naming_the_field(tmp_path, change):
+def test_rows_breaking_the_contract_are_refused_naming_the_field(tmp_path, capsys, monkeypatch, change):
     frame, field = broken_data(change)
     frame.to_csv(tmp_path / "data.csv", index=False)
-    assert_refused(train(tmp_path, "--data", str(tmp_path / "data.csv")), tmp_path, "row 3", field, "--drop-invalid")
+    assert_refused(refusal(capsys, monkeypatch, "--data", str(tmp_path / "data.csv")), "row 3", field, "--drop-invalid")
 
 
 def test_dropping_invalid_rows_is_a_choice(tmp_path):
@@ -80,16 +112,17 @@ def test_dropping_invalid_rows_is_a_choice(tmp_path):
 
 
 @pytest.mark.parametrize(("change", "words"), [("one class", ["only 0 rows of"]), ("ten rows", ["at least 10"])])
-def test_data_too_poor_to_learn_from_is_refused(tmp_path, change, words):
+def test_data_too_poor_to_learn_from_is_refused(tmp_path, capsys, monkeypatch, change, words):
     frame, _ = broken_data(change)
     frame.to_csv(tmp_path / "data.csv", index=False)
-    assert_refused(train(tmp_path, "--data", str(tmp_path / "data.csv")), tmp_path, *words)
+    assert_refused(refusal(capsys, monkeypatch, "--data", str(tmp_path / "data.csv")), *words)
 
 
-def test_a_model_below_the_quality_floor_is_not_saved_unless_forced(tmp_path):
+def test_a_model_below_the_quality_floor_is_not_saved_unless_forced(tmp_path, capsys, monkeypatch):
     frame, _ = broken_data("random target")
     frame.to_csv(tmp_path / "data.csv", index=False)
-    assert_refused(train(tmp_path, "--data", str(tmp_path / "data.csv")), tmp_path, "below the quality floor 0.6")
+    refused = refusal(capsys, monkeypatch, "--data", str(tmp_path / "data.csv"))
+    assert_refused(refused, "below the quality floor 0.6")
     assert train(tmp_path, "--data", str(tmp_path / "data.csv"), "--force").returncode == 0
 
 
@@ -104,15 +137,15 @@ def test_a_model_below_the_quality_floor_is_not_saved_unless_forced(tmp_path):
     ],
     ids=["missing file", "empty file", "header only", "duplicate column", "missing column"],
 )
-def test_unreadable_files_are_refused(tmp_path, content, words):
+def test_unreadable_files_are_refused(tmp_path, capsys, monkeypatch, content, words):
     path = tmp_path / "data.csv"
     if content is not None:
         path.write_text(content)
-    assert_refused(train(tmp_path, "--data", str(path)), tmp_path, *words)
+    assert_refused(refusal(capsys, monkeypatch, "--data", str(path)), *words)
 
 
-def test_a_directory_is_refused(tmp_path):
-    assert_refused(train(tmp_path, "--data", str(tmp_path)), tmp_path, "not a file")
+def test_a_directory_is_refused(tmp_path, capsys, monkeypatch):
+    assert_refused(refusal(capsys, monkeypatch, "--data", str(tmp_path)), "not a file")
 
 
 @pytest.mark.parametrize(
@@ -127,5 +160,5 @@ def test_a_directory_is_refused(tmp_path):
         (["--min-auc", "2"], ["--min-auc"]),
     ],
 )
-def test_bad_arguments_are_refused(tmp_path, arguments, words):
-    assert_refused(train(tmp_path, *arguments), tmp_path, *words)
+def test_bad_arguments_are_refused(capsys, monkeypatch, arguments, words):
+    assert_refused(refusal(capsys, monkeypatch, *arguments), *words)
