@@ -23,9 +23,9 @@ DEFAULT_FILES = {
     "scoring/settings.py", "scoring/synthetic.py",
     "tests/conftest.py", "tests/examples.py", "tests/live_service.py", "tests/records.py", "tests/test_batch.py",
     "tests/test_bentoml_fixes.py", "tests/test_contract.py", "tests/test_data.py", "tests/test_decision_log.py",
-    "tests/test_inference.py", "tests/test_lifecycle.py", "tests/test_limits.py", "tests/test_model.py",
-    "tests/test_policy.py", "tests/test_report.py", "tests/test_runtime_config.py", "tests/test_service.py",
-    "tests/test_synthetic.py", "tests/test_train.py",
+    "tests/test_gc_pauses.py", "tests/test_inference.py", "tests/test_lifecycle.py", "tests/test_limits.py",
+    "tests/test_model.py", "tests/test_policy.py", "tests/test_report.py", "tests/test_runtime_config.py",
+    "tests/test_service.py", "tests/test_synthetic.py", "tests/test_train.py",
 }  # fmt: skip
 
 

@@ -77,17 +77,21 @@ def settle_garbage_collector(young_objects: int = 20_000) -> None:
 
 
 def warn_about_long_gc_pauses(threshold_ms: float = 20) -> None:
-    """Log a warning for each garbage collection that stops every request for over `threshold_ms`."""
-    started = 0.0
+    """Log a warning for each garbage collection that stops every request for over `threshold_ms`, with the
+    collector's own CPU time: where that is far less, the worker was not running (the machine gave its core
+    to another process mid-collection), which a collection's size does not explain."""
+    started_wall = started_cpu = 0.0
 
     def timing(phase: str, info: dict) -> None:
-        nonlocal started
+        nonlocal started_wall, started_cpu
         if phase == "start":
-            started = time.perf_counter()
-        elif (paused := 1000 * (time.perf_counter() - started)) > threshold_ms:
+            started_wall, started_cpu = time.perf_counter(), time.thread_time()
+        elif (paused := 1000 * (time.perf_counter() - started_wall)) > threshold_ms:
+            collecting = 1000 * (time.thread_time() - started_cpu)
             logging.getLogger("scoring.serving").warning(
-                "garbage collection paused requests for %.0f ms (generation %d)", paused, info["generation"]
-            )
+                "garbage collection paused requests for %.0f ms (generation %d; %.1f ms of it collecting)",
+                paused, info["generation"], collecting,
+            )  # fmt: skip
 
     gc.callbacks.append(timing)
 
