@@ -60,7 +60,7 @@ def test_creditcard_contract_has_booleans_and_no_excluded_column(bake):
     assert set(contract["excluded"]) == {"share", "expenditure"}
 
 
-@pytest.mark.slow(minutes=4)
+@pytest.mark.slow(minutes=2.5)
 @pytest.mark.parametrize(("data_set", "framework"), CASES)
 def test_own_data_trains_serves_and_passes_its_own_tests(bake, data_set, framework):
     project = bake_data_set(bake, data_set, framework)

@@ -225,8 +225,8 @@ def test_training_serves_the_new_model_and_promote_rolls_back(bake):
 @pytest.mark.parametrize(
     "answers",  # the default project runs every one of its tests, the custom one those that depend on the answers
     [
-        pytest.param({}, id="default", marks=pytest.mark.slow(minutes=5)),
-        pytest.param(CUSTOM, id="custom", marks=pytest.mark.slow(minutes=3.5)),
+        pytest.param({}, id="default", marks=pytest.mark.slow(minutes=4.5)),
+        pytest.param(CUSTOM, id="custom", marks=pytest.mark.slow(minutes=2)),
     ],
 )
 def test_generated_project_tests_pass(bake, answers):
