@@ -45,9 +45,13 @@ def refusal(capsys, monkeypatch, *arguments: str) -> str:
         code = train_script.main(["--no-promote", *arguments])
     except SystemExit as exit_:  # argparse's errors
         code = exit_.code
-    stderr = capsys.readouterr().err
+    return refusal_line(code, capsys.readouterr().err)
+
+
+def refusal_line(exit_code: int, stderr: str) -> str:
+    """The one `error: ` line a refusal prints (warnings aside), exit code 2 checked."""
     lines = [line for line in stderr.splitlines() if not line.startswith("warning:")]
-    assert code == 2, stderr
+    assert exit_code == 2, stderr
     assert len(lines) == 1 and lines[0].startswith("error: "), stderr
     return lines[0]
 
@@ -88,9 +92,7 @@ def test_the_command_line_refuses_in_one_line_with_exit_code_2_and_saves_nothing
     frame, _ = broken_data("one class")
     frame.to_csv(tmp_path / "data.csv", index=False)
     result = train(tmp_path, "--data", str(tmp_path / "data.csv"))
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "only 0 rows of" in lines[0], result.stderr
+    assert_refused(refusal_line(result.returncode, result.stderr), "only 0 rows of")
     models = tmp_path / "bentoml_home" / "models"
     assert not models.exists() or not any(models.iterdir()), "nothing is saved"
 
