@@ -37,12 +37,15 @@ def test_benchmark_compares_the_service_with_fastapi_the_floor_and_bentoml_alone
     for load in LOADS[:2]:  # the service against all three; BentoML's floor against FastAPI and the floor
         assert [ratio.endswith("x") for ratio in ratios[load, "service"]] == [True, True, True]
         assert [ratio.endswith("x") for ratio in ratios[load, "bentoml"]] == [True, True, False]
+    # 64-record batches: the service against BentoML's floor only (the peers have no /classify_batch)
+    assert [row["server"] for row in rows if row["load"] == LOADS[2]] == ["bentoml", "service"]
+    assert [ratio.endswith("x") for ratio in ratios[LOADS[2], "service"]] == [False, False, True]
     verdicts = [line for line in result.stdout.splitlines() if line.startswith("- ")]
     assert len(verdicts) == 11 + len(hog)
     assert all(re.match(r"- (PASS|MISS): .* \(measured: .+\)$", line) for line in verdicts)
     if hog:  # the ratio's change, and each side's own: the ratio moves when either does
         assert re.search(r"with the hog: \d+%; requests/s service [+-]\d+%, fastapi [+-]\d+%\)$", verdicts[-1])
-    assert sum("BentoML's floor" in line for line in verdicts) == 6  # the one-record targets, each with its figure
+    assert sum("BentoML's floor" in line for line in verdicts) == 7  # one-record targets and batches, with its figure
     assert report.read_text().strip() in result.stdout and chart.stat().st_size > 10_000
     assert ("the Python client shares the CPU" in result.stderr) == (client == "python")
 

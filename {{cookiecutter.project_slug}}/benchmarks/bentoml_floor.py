@@ -2,7 +2,7 @@
 
 The same request model, answer model, BentoML settings (workers, metrics, access log, tracing, timeout),
 fixes of BentoML's request path and garbage-collector settings as service.py, but no model, no policy,
-no decision log and none of the project's middleware: it validates the record and answers a constant.
+no decision log and none of the project's middleware: it validates the records and answers constants.
 What the service adds to it is the project's; what it lacks against the HTTP floor is BentoML's.
 
 bentoml serve benchmarks.bentoml_floor:Floor --port 3001
@@ -11,7 +11,7 @@ bentoml serve benchmarks.bentoml_floor:Floor --port 3001
 import bentoml
 
 from scoring import bentoml_fixes, serving
-from scoring.schema import Decision, Record
+from scoring.schema import Batch, Decision, Record
 
 bentoml_fixes.mend_request_path()  # as service.py: BentoML's timer leak and per-request waste,
 bentoml_fixes.accept_waiting_connections()  # and uvloop's one accept a turn
@@ -26,3 +26,7 @@ class Floor:
     @bentoml.api(input_spec=Record)
     async def classify(self, **fields) -> Decision:
         return ANSWER
+
+    @bentoml.api(input_spec=Batch)
+    async def classify_batch(self, records: list[Record]) -> list[Decision]:
+        return [ANSWER] * len(records)
