@@ -10,6 +10,7 @@ import bentoml
 import uvicorn.loops.uvloop
 import uvloop
 from _bentoml_impl.server.app import ServiceAppFactory
+from _bentoml_sdk.io_models import IOMixin
 from _bentoml_sdk.method import APIMethod
 from bentoml._internal.server.http import instruments, traffic
 from starlette.responses import Response
@@ -20,6 +21,7 @@ AS_SHIPPED = traffic.TimeoutMiddleware.__call__  # service.py, which patches it,
 BIND_AS_SHIPPED = APIMethod._local_call
 HEADERS_AS_SHIPPED = ServiceAppFactory._add_response_headers
 METRICS_SETUP_AS_SHIPPED = instruments.RunnerTrafficMetricsMiddleware._setup
+MEDIA_TYPE_AS_SHIPPED = IOMixin.__dict__["mime_type"]
 NAMESPACES = (f"test_fixes_{n}" for n in itertools.count())  # each middleware registers its own metrics
 
 
@@ -162,6 +164,30 @@ def test_metric_series_are_looked_up_once_and_still_count():
         assert in_progress._value.get() == 0
     finally:
         instruments.RunnerTrafficMetricsMiddleware._setup = METRICS_SETUP_AS_SHIPPED
+
+
+def schemas_generated_for_media_type(answers: int) -> int:
+    """How many JSON schemas of a list answer's model BentoML generates to give `answers` answers their media type."""
+
+    @bentoml.service
+    class Lister:
+        @bentoml.api
+        def listing(self) -> list[str]:
+            return []
+
+    output = Lister.apis["listing"].output_spec
+    with mock.patch.object(output, "model_json_schema", wraps=output.model_json_schema) as schema:
+        assert all(output.mime_type() == "application/json" for _ in range(answers))
+    return schema.call_count
+
+
+def test_an_answers_media_type_is_worked_out_once_per_class():
+    try:
+        assert schemas_generated_for_media_type(3) == 3, "BentoML no longer makes a schema for each answer"
+        bentoml_fixes.work_out_media_types_once()
+        assert schemas_generated_for_media_type(3) == 1
+    finally:
+        IOMixin.mime_type = MEDIA_TYPE_AS_SHIPPED
 
 
 def accepted_after_each_turn(loop_factory, clients: int = 10, turns: int = 4, seconds: float = 0) -> list[int]:
