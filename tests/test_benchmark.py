@@ -26,7 +26,10 @@ def test_benchmark_compares_the_service_with_fastapi_the_floor_and_bentoml_alone
     report, chart = tmp_path / "report.md", tmp_path / "chart.png"
     command = [sys.executable, "benchmarks/benchmark.py", "--rounds", "1", "--seconds", "1", "--client", client]
     hog = ["--cpu-hog"] if client == "wrk" else []  # the hog's rounds once: they take a few seconds more
-    result = project.run(*command, *hog, "--output", str(report), "--chart", str(chart))
+    workers = ["--workers", "2"] if client == "python" else []  # else each server as the service is set: 1
+    result = project.run(*command, *hog, *workers, "--output", str(report), "--chart", str(chart))
+    generator = "wrk" if client == "wrk" else "the Python client"
+    assert f"Every server with {2 if workers else 1} worker process(es); load from {generator}." in result.stdout
     rows = [match.groupdict() for line in result.stdout.splitlines() if (match := ROW.fullmatch(line))]
     one_record = [(load, server) for load in LOADS[:2] for server in SERVERS]
     assert [(row["load"], row["server"]) for row in rows][:8] == one_record

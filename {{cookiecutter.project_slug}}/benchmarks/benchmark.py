@@ -11,6 +11,7 @@ met or missed, as Markdown, and draws a PNG chart. A measurement, not a test: it
 
 python benchmarks/benchmark.py                  # about 2 minutes
 python benchmarks/benchmark.py --full           # the README's run: longer rounds, then a CPU hog on the side
+python benchmarks/benchmark.py --workers 2      # every server with two worker processes (one a core here)
 """
 
 import argparse
@@ -31,8 +32,10 @@ from pathlib import Path
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_DIR / "tests"))
+sys.path[:0] = [str(PROJECT_DIR), str(PROJECT_DIR / "tests")]
 from live_service import running_server, running_service, service_log, worker_memory_mib  # noqa: E402
+
+from scoring.settings import ENV_PREFIX  # noqa: E402
 
 EXAMPLE = yaml.safe_load((PROJECT_DIR / "contract.yaml").read_text(encoding="utf-8"))["example"]
 UVICORN = [sys.executable, "-m", "uvicorn", "--port", "{port}", "--log-level", "warning", "--no-access-log"]
@@ -131,9 +134,10 @@ def cpu_hog():
 @dataclass
 class Measurement:
     results: dict[tuple[str, str], list[Result]]  # (load, server) -> one result a round
-    memory_mib: tuple[float, float]  # the service's worker, after the warm-up and at the end
+    memory_mib: tuple[float, float]  # the service's workers, after the warm-up and at the end
     requests_served: int
     gc_pauses: list[tuple[float, float]]  # (ms requests waited, ms of it collecting), each over 20 ms of the first
+    workers: int  # worker processes of each server
     hogged: dict[str, list[Result]]  # HOGGED server -> one result a round, one-record requests at 16 clients
     client: str
 
@@ -144,14 +148,17 @@ def measure(args: argparse.Namespace) -> Measurement:
         why = "--client python" if shutil.which("wrk") else "wrk is not installed (Debian: apt install wrk)"
         print(f"warning: {why}: the Python client shares the CPU with the servers, so every number understates them",
               file=sys.stderr)  # fmt: skip
-    env = {**os.environ}
+    # Every server gets the service's number of worker processes: ratios compare like with like.
+    workers = args.workers or int(os.environ.get(f"{ENV_PREFIX}WORKERS", 1))
+    env = {**os.environ, f"{ENV_PREFIX}WORKERS": str(workers)}
     runs = [(load, server) for load in LOADS for server in load.servers]
     results: dict[tuple[str, str], list[Result]] = {(load.name, server): [] for load, server in runs}
     with ExitStack() as servers:
         urls = {"service": servers.enter_context(running_service(PROJECT_DIR, env))}
         urls["bentoml"] = servers.enter_context(running_service(PROJECT_DIR, env, target=BENTOML_FLOOR))
         for name, app in PEERS.items():
-            urls[name] = servers.enter_context(running_server([*UVICORN, app], PROJECT_DIR, env))
+            command = [*UVICORN, "--workers", str(workers), app]
+            urls[name] = servers.enter_context(running_server(command, PROJECT_DIR, env))
         for load, server in runs:  # warm-up: imports, caches, the allocator's arenas
             client(urls[server], load, 1)
         memory_before = worker_memory_mib(urls["service"])
@@ -174,8 +181,8 @@ def measure(args: argparse.Namespace) -> Measurement:
         int(result.requests_per_second * args.seconds)
         for (_, server), rounds in results.items() if server == "service" for result in rounds
     )  # fmt: skip
-    return Measurement(results, (memory_before, memory_after), served, gc_pauses(log),
-                       hogged, client.__name__)  # fmt: skip
+    return Measurement(results, (memory_before, memory_after), served, gc_pauses(log), workers,
+                       hogged, "wrk" if client is wrk else "the Python client")  # fmt: skip
 
 
 def median(results: list[Result], field: str) -> float:
@@ -194,6 +201,8 @@ def ratio_of_rounds(ours: list[Result], theirs: list[Result]) -> float:
 
 def report(measurement: Measurement) -> str:
     lines = [
+        f"Every server with {measurement.workers} worker process(es); load from {measurement.client}.",
+        "",
         "| load | server | requests/s | records/s | p50 ms | p99 ms | p99 ms, wrk's | failed "
         "| vs FastAPI | vs floor | vs BentoML |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -289,7 +298,8 @@ def chart(measurement: Measurement, path: Path) -> None:
         axes.bar([index + shift for index in range(len(SINGLE))], rates, width=width, label=server)
     axes.set_xticks(range(len(SINGLE)), [load.name for load in SINGLE])
     axes.set_ylabel("requests/s (median of rounds)")
-    axes.set_title(f"One record a request ({measurement.client}, {os.cpu_count()} cores)")
+    setting = f"{measurement.client}, {os.cpu_count()} cores, {measurement.workers} worker(s) a server"
+    axes.set_title(f"One record a request ({setting})")
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
@@ -301,6 +311,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3, help="length of each run (%(default)s)")
     parser.add_argument("--cpu-hog", action="store_true", help="then measure again with a CPU hog on the side")
     parser.add_argument("--full", action="store_true", help="5 s runs and --cpu-hog: the README's run")
+    workers = f"worker processes of every server (the service's {ENV_PREFIX}WORKERS, else 1)"
+    parser.add_argument("--workers", type=int, help=workers)
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk", help="load generator (%(default)s)")
     parser.add_argument("--output", type=Path, help="also write the Markdown report here")
     parser.add_argument("--chart", type=Path, help="draw the PNG chart here")
