@@ -35,6 +35,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(PROJECT_DIR), str(PROJECT_DIR / "tests")]
 from live_service import running_server, running_service, service_log, worker_memory_mib  # noqa: E402
 
+from scoring.serving import load_options  # noqa: E402
 from scoring.settings import ENV_PREFIX  # noqa: E402
 
 EXAMPLE = yaml.safe_load((PROJECT_DIR / "contract.yaml").read_text(encoding="utf-8"))["example"]
@@ -149,7 +150,7 @@ def measure(args: argparse.Namespace) -> Measurement:
         print(f"warning: {why}: the Python client shares the CPU with the servers, so every number understates them",
               file=sys.stderr)  # fmt: skip
     # Every server gets the service's number of worker processes: ratios compare like with like.
-    workers = args.workers or int(os.environ.get(f"{ENV_PREFIX}WORKERS", 1))
+    workers = args.workers or load_options().workers  # validated as `bentoml serve` would
     env = {**os.environ, f"{ENV_PREFIX}WORKERS": str(workers)}
     runs = [(load, server) for load in LOADS for server in load.servers]
     results: dict[tuple[str, str], list[Result]] = {(load.name, server): [] for load, server in runs}
