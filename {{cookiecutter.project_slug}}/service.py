@@ -5,7 +5,7 @@ import bentoml
 from scoring import bentoml_fixes, decision_log, model_store, serving, settings
 from scoring.middleware import BodyLimit, JSONOnly, OpenAPIDocument, UnknownPaths
 from scoring.policy import load_policy
-from scoring.schema import CONTRACT, MAX_BODY_BYTES, Batch, Decision, Record, as_record
+from scoring.schema import CONTRACT, MAX_BODY_BYTES, Batch, Decision, Record, as_record, json_answer
 
 bentoml_fixes.mend_request_path()
 bentoml_fixes.accept_waiting_connections()
@@ -40,19 +40,21 @@ class Decisions:
     async def classify(self, **fields) -> Decision:
         """Decide on one record."""
         [decision] = self.decide([as_record(fields)])
-        return decision
+        return json_answer(decision)
 
     # Not BentoML's adaptive batching: a request's records are already a batch, and the batcher made
     # one-client requests wait for company (26 ms instead of 2 ms) and shed load with bare 503s.
     @bentoml.api(input_spec=Batch)
     async def classify_batch(self, records: list[Record]) -> list[Decision]:
         """Decide on a list of records (1 to 1000), in order, in one model call."""
-        return self.decide([as_record(record.__dict__) for record in records])
+        return json_answer(self.decide([as_record(record.__dict__) for record in records]))
 
     # The APIs are async and score in the event loop: a row takes microseconds, less than a hand-off to a thread.
-    def decide(self, records: list[dict]) -> list[Decision]:
+    # Decisions as dicts, answered with json_answer (sent as they are; the APIs' annotations give the
+    # OpenAPI document): BentoML's own answer path took a quarter of a batch's CPU.
+    def decide(self, records: list[dict]) -> list[dict]:
         probabilities, tag = self.scorer.score_records(records).tolist(), self.scorer.tag
-        decisions = [Decision(status=POLICY.decide(p), probability=p, model=tag) for p in probabilities]
+        decisions = [{"status": POLICY.decide(p), "probability": p, "model": tag} for p in probabilities]
         if OPTIONS.decision_log:  # before the answer: every decision answered is logged
             decision_log.write(decisions)
         return decisions

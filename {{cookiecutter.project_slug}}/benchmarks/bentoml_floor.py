@@ -1,7 +1,7 @@
 """BentoML's floor: the least a BentoML service does for this request, with the service's settings.
 
 The same request model, answer model, BentoML settings (workers, metrics, access log, tracing, timeout),
-fixes of BentoML's request path and garbage-collector settings as service.py, but no model, no policy,
+fixes of BentoML's request path, way of answering and garbage-collector settings as service.py, but no model, no policy,
 no decision log and none of the project's middleware: it validates the records and answers constants.
 What the service adds to it is the project's; what it lacks against the HTTP floor is BentoML's.
 
@@ -11,11 +11,11 @@ bentoml serve benchmarks.bentoml_floor:Floor --port 3001
 import bentoml
 
 from scoring import bentoml_fixes, serving
-from scoring.schema import Batch, Decision, Record
+from scoring.schema import Batch, Decision, Record, json_answer
 
 bentoml_fixes.mend_request_path()  # as service.py: BentoML's timer leak and per-request waste,
 bentoml_fixes.accept_waiting_connections()  # and uvloop's one accept a turn
-ANSWER = Decision(status="APPROVED", probability=0.5, model="none")
+ANSWER = {"status": "APPROVED", "probability": 0.5, "model": "none"}
 
 
 @bentoml.service(name="bentoml-floor", **serving.bentoml_config(serving.load_options()))
@@ -25,8 +25,8 @@ class Floor:
 
     @bentoml.api(input_spec=Record)
     async def classify(self, **fields) -> Decision:
-        return ANSWER
+        return json_answer(ANSWER)
 
     @bentoml.api(input_spec=Batch)
     async def classify_batch(self, records: list[Record]) -> list[Decision]:
-        return [ANSWER] * len(records)
+        return json_answer([ANSWER] * len(records))

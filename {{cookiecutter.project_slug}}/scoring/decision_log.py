@@ -17,9 +17,9 @@ quoted = functools.lru_cache(maxsize=64)(json.dumps)  # the labels and the model
 
 
 def write(decisions) -> None:
-    """One write for a request's decisions (objects with status, probability and model)."""
+    """One write for a request's decisions (dicts with status, probability and model)."""
     now = utc_time(time.time_ns())
-    lines = "".join([LINE % (now, quoted(d.status), d.probability, quoted(d.model)) for d in decisions])
+    lines = "".join([LINE % (now, quoted(d["status"]), d["probability"], quoted(d["model"])) for d in decisions])
     unwritten = memoryview(lines.encode())
     while unwritten:  # a pipe may take part of it
         unwritten = unwritten[os.write(STDOUT, unwritten) :]

@@ -35,6 +35,8 @@ class DecisionPolicy(BaseSettings):
         return self
 
     def decide(self, probability: float) -> str:
+        if not 0 <= probability <= 1:  # NaN too, which fails every comparison: it would have been approved
+            raise ValueError(f"not a probability: {probability}")
         if probability > self.decline_threshold:
             return self.declined_label
         if probability > self.maybe_threshold:

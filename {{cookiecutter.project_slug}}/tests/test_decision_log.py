@@ -4,7 +4,6 @@ import json
 from datetime import UTC, datetime
 
 from scoring import decision_log
-from scoring.schema import Decision
 
 
 def test_the_time_is_written_as_datetime_writes_it():
@@ -15,8 +14,8 @@ def test_the_time_is_written_as_datetime_writes_it():
 
 
 def test_a_requests_decisions_are_one_json_line_each(capfd):
-    decisions = [Decision(status='he said "no"\n', probability=0.25, model="m:1"), Decision(
-        status="APPROVED", probability=1e-07, model="m:1")]  # fmt: skip
+    decisions = [{"status": 'he said "no"\n', "probability": 0.25, "model": "m:1"}, {
+        "status": "APPROVED", "probability": 1e-07, "model": "m:1"}]  # fmt: skip
     decision_log.write(decisions)
     lines = capfd.readouterr().out.splitlines()
     logged = [json.loads(line) for line in lines]

@@ -30,6 +30,12 @@ def test_decision_at_the_boundaries(policy, probability, label):
     assert policy.decide(probability) == label
 
 
+@pytest.mark.parametrize("probability", [float("nan"), -0.1, 1.1])
+def test_what_is_no_probability_gets_no_decision(policy, probability):
+    with pytest.raises(ValueError, match="not a probability"):
+        policy.decide(probability)
+
+
 def test_environment_overrides_thresholds_and_labels(monkeypatch):
     monkeypatch.setenv(f"{settings.ENV_PREFIX}DECLINE_THRESHOLD", "0.9")
     monkeypatch.setenv(f"{settings.ENV_PREFIX}MAYBE_THRESHOLD", "0.8")
