@@ -1,8 +1,9 @@
 """BentoML's floor: the least a BentoML service does for this request, with the service's settings.
 
 The same request model, answer model, BentoML settings (workers, metrics, access log, tracing, timeout),
-fixes of BentoML's request path, way of answering and garbage-collector settings as service.py, but no model, no policy,
-no decision log and none of the project's middleware: it validates the records and answers constants.
+fixes of BentoML's request path, way of answering and garbage-collector settings as service.py, but no
+model, no policy, no decision log and none of the project's middleware: it validates the records and
+answers constants.
 What the service adds to it is the project's; what it lacks against the HTTP floor is BentoML's.
 
 bentoml serve benchmarks.bentoml_floor:Floor --port 3001
