@@ -21,6 +21,7 @@ bentoml_fixes.retry_after_when_busy(serving.RETRY_AFTER_SECONDS)
 # BentoCloud), or a model trained on another contract.yaml.
 serving.check_environment()
 OPTIONS = serving.load_options()
+bentoml_fixes.give_each_worker_its_own_socket(OPTIONS.workers)
 POLICY = load_policy()
 SERVED_MODEL = model_store.served_model()
 if model_store.trained_contract(SERVED_MODEL).signature() != CONTRACT.signature():

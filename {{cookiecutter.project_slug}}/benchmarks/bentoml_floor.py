@@ -16,10 +16,12 @@ from scoring.schema import Batch, Decision, Record, json_answer
 
 bentoml_fixes.mend_request_path()  # as service.py: BentoML's timer leak and per-request waste,
 bentoml_fixes.accept_waiting_connections()  # and uvloop's one accept a turn
+OPTIONS = serving.load_options()
+bentoml_fixes.give_each_worker_its_own_socket(OPTIONS.workers)  # and one socket shared by every worker
 ANSWER = {"status": "APPROVED", "probability": 0.5, "model": "none"}
 
 
-@bentoml.service(name="bentoml-floor", **serving.bentoml_config(serving.load_options()))
+@bentoml.service(name="bentoml-floor", **serving.bentoml_config(OPTIONS))
 class Floor:
     def __init__(self) -> None:
         serving.settle_garbage_collector()

@@ -198,6 +198,55 @@ class _EagerAcceptServer:
         return
 
 
+def give_each_worker_its_own_socket(workers: int) -> None:
+    """With several workers, each accepts connections on a listening socket of its own (SO_REUSEPORT), and
+    the kernel spreads new connections over them. BentoML's workers share one socket, and the worker
+    awake first takes every connection waiting: 16 connections made at once to two workers all landed
+    on one in 6 starts of 6, the other idle for as long as they lived (a gateway's pool: for ever).
+
+    circus, which starts the workers, opens a socket for each worker where the socket asks for
+    SO_REUSEPORT, but looks for it only in a worker's command, where BentoML names it in the arguments,
+    and re-creates it from a configuration that it keeps only for sockets read from a file."""
+    if workers < 2 or IN_WORKER or not hasattr(socket, "SO_REUSEPORT"):
+        return
+    from _bentoml_impl.server.serving import API_SERVER_NAME
+    from circus.process import Process
+    from circus.sockets import CircusSocket
+
+    create, sockets_of = CircusSocket.__init__, Process._get_sockets_fds
+
+    def __init__(self, **options) -> None:
+        # BentoML's API socket on a given port (port 0 would give each worker a port of its own)
+        shared = options.get("name") == API_SERVER_NAME and options.get("port") and "so_reuseport" not in options
+        create(self, **options, **({"so_reuseport": True} if shared else {}))
+        if shared:
+            _check_port_is_free(self)
+            self._cfg = {"name": self.name, "host": self.host, "port": self.port, "family": self.family.name,
+                         "backlog": self.backlog, "so_reuseport": True}  # fmt: skip
+
+    def _get_sockets_fds(self) -> dict[str, int]:
+        fds = sockets_of(self)
+        # (`is not None`: a watcher is as long as its processes, so the first worker's is false)
+        shared = (self.watcher.sockets or {}).get(API_SERVER_NAME) if self.watcher is not None else None
+        if shared is not None and shared.so_reuseport and fds.get(API_SERVER_NAME) == shared.fileno():
+            own = CircusSocket.load_from_config(shared._cfg)
+            own.bind_and_listen()
+            self._sockets.append(own)  # circus closes its copy once the worker has started
+            fds[API_SERVER_NAME] = own.fileno()
+        return fds
+
+    CircusSocket.__init__, Process._get_sockets_fds = __init__, _get_sockets_fds
+
+
+def _check_port_is_free(api_socket) -> None:
+    """OSError (address in use) where something listens on the port already, as BentoML's own socket
+    would give: sockets with SO_REUSEPORT would share the port with another server that set it too,
+    such as a second `bentoml serve` of this project."""
+    with socket.socket(api_socket.family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as circus sets on its own sockets
+        probe.bind((api_socket.host, api_socket.port))
+
+
 def retry_after_when_busy(seconds: int) -> None:
     """BentoML's max_concurrency answers 429 `{"error": "Too many requests"}`, with no Retry-After and no
     word that the request can be retried: the same answer, with both. (Patched where BentoML makes it: a

@@ -36,13 +36,17 @@ def _median(scored: list[tuple[float, dict]]) -> dict:
 
 def worker_memory_mib(url: str) -> float:
     """Resident memory of the HTTP worker(s) of the `bentoml serve` listening at `url`."""
+    return sum(worker.memory_info().rss for worker in workers(url)) / 2**20
+
+
+def workers(url: str) -> list[psutil.Process]:
+    """The HTTP worker processes of the `bentoml serve` listening at `url`."""
     port = url.rsplit(":", 1)[1]
     for process in psutil.process_iter(["cmdline"]):
         command = process.info["cmdline"] or []
         if "serve" in command and port in command:
-            workers = [child for child in process.children(recursive=True)
-                       if "_bentoml_impl.worker.service" in " ".join(child.cmdline())]  # fmt: skip
-            return sum(worker.memory_info().rss for worker in workers) / 2**20
+            return [child for child in process.children(recursive=True)
+                    if "_bentoml_impl.worker.service" in " ".join(child.cmdline())]  # fmt: skip
     raise LookupError(f"no bentoml serve listening at {url}")
 
 

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import psutil
 import pytest
 from conftest import PROJECT_DIR
-from live_service import free_port, running_service, wait_until_ready
+from live_service import free_port, running_service, wait_until_ready, workers
 
 from scoring import settings
 from scoring.model_store import TAG_OVERRIDE
@@ -89,6 +90,38 @@ def test_a_connection_that_answered_then_stalls_in_its_next_request_head_is_clos
     connection.sock.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\n")  # and nothing more
     assert connection.sock.recv(1024).startswith(b"HTTP/1.1 408") and connection.sock.recv(1024) == b""
     assert time.monotonic() - answered < 2 * HEAD_TIMEOUT_SECONDS + 3  # one check every HEAD_TIMEOUT_SECONDS
+
+
+@pytest.fixture(scope="module")
+def two_workers(serve_env, tmp_path_factory) -> Iterator[tuple[dict[str, str], int]]:
+    env = {**serve_env, f"{settings.ENV_PREFIX}WORKERS": "2"}
+    with bentoml_serve(env, tmp_path_factory.mktemp("two_workers")) as (_, port):
+        yield env, port
+
+
+def test_two_workers_share_out_connections_made_at_once(two_workers, contract):
+    _, port = two_workers
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(16)]
+    for connection in connections:  # all 16 connected before any request: as a gateway's pool opens
+        connection.connect()
+    body, headers = json.dumps(contract["example"]), {"Content-Type": "application/json"}
+    for connection in connections:
+        connection.request("POST", "/classify", body, headers)
+    assert [connection.getresponse().status for connection in connections] == [200] * 16
+    # Each worker has a socket of its own and the kernel chooses one by the client's address: all 16 on
+    # one worker by chance is 1 in 30,000. Sharing one socket, they landed on one worker at every start.
+    held = [sum(held.status == psutil.CONN_ESTABLISHED and held.laddr.port == port for held in worker.net_connections())
+            for worker in workers(f"http://127.0.0.1:{port}")]  # fmt: skip
+    for connection in connections:
+        connection.close()
+    assert len(held) == 2 and min(held) > 0, f"connections held by each worker: {held}"
+
+
+def test_a_second_server_on_the_port_of_two_workers_stops_at_start(two_workers):
+    env, port = two_workers  # each worker's socket allows others on its port: only a server that does too
+    command = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Address already in use" in result.stderr
 
 
 def start_up_failure(env: dict[str, str]) -> subprocess.CompletedProcess:
