@@ -205,8 +205,9 @@ def give_each_worker_its_own_socket(workers: int) -> None:
     on one in 6 starts of 6, the other idle for as long as they lived (a gateway's pool: for ever).
 
     circus, which starts the workers, opens a socket for each worker where the socket asks for
-    SO_REUSEPORT, but looks for it only in a worker's command, where BentoML names it in the arguments,
-    and re-creates it from a configuration that it keeps only for sockets read from a file."""
+    SO_REUSEPORT, but looks for it only in a worker's command (BentoML names it in the arguments), and
+    builds it from a configuration that only sockets read from a file have: opened here, like the
+    shared socket, for each worker circus starts."""
     if workers < 2 or IN_WORKER or not hasattr(socket, "SO_REUSEPORT"):
         return
     from _bentoml_impl.server.serving import API_SERVER_NAME
@@ -221,15 +222,14 @@ def give_each_worker_its_own_socket(workers: int) -> None:
         create(self, **options, **({"so_reuseport": True} if shared else {}))
         if shared:
             _check_port_is_free(self)
-            self._cfg = {"name": self.name, "host": self.host, "port": self.port, "family": self.family.name,
-                         "backlog": self.backlog, "so_reuseport": True}  # fmt: skip
 
     def _get_sockets_fds(self) -> dict[str, int]:
         fds = sockets_of(self)
         # (`is not None`: a watcher is as long as its processes, so the first worker's is false)
         shared = (self.watcher.sockets or {}).get(API_SERVER_NAME) if self.watcher is not None else None
         if shared is not None and shared.so_reuseport and fds.get(API_SERVER_NAME) == shared.fileno():
-            own = CircusSocket.load_from_config(shared._cfg)
+            own = CircusSocket(name=API_SERVER_NAME, host=shared.host, port=shared.port, family=shared.family,
+                               backlog=shared.backlog, so_reuseport=True)  # fmt: skip
             own.bind_and_listen()
             self._sockets.append(own)  # circus closes its copy once the worker has started
             fds[API_SERVER_NAME] = own.fileno()

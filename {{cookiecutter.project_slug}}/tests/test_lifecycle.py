@@ -28,10 +28,9 @@ pytestmark = pytest.mark.own_server
 def bentoml_serve(env: dict[str, str], tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:
     """`bentoml serve` on a free port, ready; whatever is left of its process group is killed at the end."""
     port, log = free_port(), tmp_path / "serve.log"
-    command = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with open(log, "wb") as output:
-        server = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                  start_new_session=True)  # fmt: skip
+        server = subprocess.Popen(serve_command(port), cwd=PROJECT_DIR, env=env, stdout=output,
+                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", server, log, timeout=90)
         yield server, port
@@ -40,6 +39,10 @@ def bentoml_serve(env: dict[str, str], tmp_path) -> Iterator[tuple[subprocess.Po
             os.killpg(server.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def serve_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def port_is_free(port: int) -> bool:
@@ -110,7 +113,7 @@ def test_two_workers_share_out_connections_made_at_once(two_workers, contract):
     assert [connection.getresponse().status for connection in connections] == [200] * 16
     # Each worker has a socket of its own and the kernel chooses one by the client's address: all 16 on
     # one worker by chance is 1 in 30,000. Sharing one socket, they landed on one worker at every start.
-    held = [sum(held.status == psutil.CONN_ESTABLISHED and held.laddr.port == port for held in worker.net_connections())
+    held = [sum(peer.status == psutil.CONN_ESTABLISHED and peer.laddr.port == port for peer in worker.net_connections())
             for worker in workers(f"http://127.0.0.1:{port}")]  # fmt: skip
     for connection in connections:
         connection.close()
@@ -119,8 +122,7 @@ def test_two_workers_share_out_connections_made_at_once(two_workers, contract):
 
 def test_a_second_server_on_the_port_of_two_workers_stops_at_start(two_workers):
     env, port = two_workers  # each worker's socket allows others on its port: only a server that does too
-    command = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(serve_command(port), cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "Address already in use" in result.stderr
 
 
