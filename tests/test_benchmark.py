@@ -44,10 +44,11 @@ def test_benchmark_compares_the_service_with_fastapi_the_floor_and_bentoml_alone
     assert [row["server"] for row in rows if row["load"] == LOADS[2]] == ["bentoml", "service"]
     assert [ratio.endswith("x") for ratio in ratios[LOADS[2], "service"]] == [False, False, True]
     verdicts = [line for line in result.stdout.splitlines() if line.startswith("- ")]
-    assert len(verdicts) == 11 + len(hog)
+    assert len(verdicts) == 11 + 2 * len(hog)
     assert all(re.match(r"- (PASS|MISS): .* \(measured: .+\)$", line) for line in verdicts)
-    if hog:  # the ratio's change, and each side's own: the ratio moves when either does
-        assert re.search(r"with the hog: \d+%; requests/s service [+-]\d+%, fastapi [+-]\d+%\)$", verdicts[-1])
+    if hog:  # each ratio's change, and each side's own: a ratio moves when either side does
+        for line, peer in zip(verdicts[-2:], ("fastapi", "floor"), strict=True):
+            assert re.search(rf"with the hog: \d+%; requests/s service [+-]\d+%, {peer} [+-]\d+%\)$", line)
     assert sum("BentoML's floor" in line for line in verdicts) == 7  # one-record targets and batches, with its figure
     assert report.read_text().strip() in result.stdout and chart.stat().st_size > 10_000
     assert ("the Python client shares the CPU" in result.stderr) == (client == "python")
