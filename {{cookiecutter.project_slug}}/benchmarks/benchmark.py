@@ -44,7 +44,8 @@ PEERS = {"fastapi": "benchmarks.peers:fastapi_app", "floor": "benchmarks.peers:f
 BENTOML_FLOOR = "benchmarks.bentoml_floor:Floor"
 SERVERS = ("floor", "bentoml", "fastapi", "service")  # in the table's and the chart's order
 BATCHES = ("bentoml", "service")  # the peers have no /classify_batch
-HOGGED = ("service", "fastapi", "floor")  # measured again with a CPU hog (--cpu-hog)
+HOGGED_PEERS = {"fastapi": "FastAPI", "floor": "the HTTP floor"}  # the service's ratio to each is checked
+HOGGED = ("service", *HOGGED_PEERS)  # measured again with a CPU hog (--cpu-hog)
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ def verdicts(measurement: Measurement) -> list[str]:
     if measurement.hogged["service"]:
         # Both ratios, each with each side's own change: a ratio moves when either side does, and the FastAPI
         # endpoint, which hands each request to a thread, has been seen to get faster with the hog.
-        for peer, what in (("fastapi", "FastAPI"), ("floor", "the HTTP floor")):
+        for peer, what in HOGGED_PEERS.items():
             calm = ratio(measurement, SINGLE[0], peer)
             hogged = ratio_of_rounds(measurement.hogged["service"], measurement.hogged[peer])
             change = abs(hogged - calm) / calm
