@@ -47,11 +47,30 @@ def test_benchmark_compares_the_service_with_fastapi_the_floor_and_bentoml_alone
     assert len(verdicts) == 11 + 2 * len(hog)
     assert all(re.match(r"- (PASS|MISS): .* \(measured: .+\)$", line) for line in verdicts)
     if hog:  # each ratio's change, and each side's own: a ratio moves when either side does
+        hog_rounds = [line.split("]")[0] for line in result.stdout.splitlines() if line.startswith("[CPU hog")]
+        assert hog_rounds == ["[CPU hog, round 1/1, off", "[CPU hog, round 1/1, on"]  # side by side, in one round
         for line, peer in zip(verdicts[-2:], ("fastapi", "floor"), strict=True):
-            assert re.search(rf"with the hog: \d+%; requests/s service [+-]\d+%, {peer} [+-]\d+%\)$", line)
-    assert sum("BentoML's floor" in line for line in verdicts) == 7  # one-record targets and batches, with its figure
+            own_changes = rf"requests/s service [+-]\d+%, {peer} [+-]\d+%; BentoML's floor \d+% \([+-]\d+%\)"
+            assert re.search(rf"with the hog: \d+%; {own_changes}\)$", line)
+    # one-record targets, batches and the hog's checks, each with BentoML's floor's figure
+    assert sum("BentoML's floor" in line for line in verdicts) == 7 + 2 * len(hog)
     assert report.read_text().strip() in result.stdout and chart.stat().st_size > 10_000
     assert ("the Python client shares the CPU" in result.stderr) == (client == "python")
+
+
+PINNED_HOG = """
+import os, sys
+sys.path.insert(0, "benchmarks")
+import benchmark
+
+with benchmark.cpu_hog() as hog:
+    print(sorted(os.sched_getaffinity(hog.pid)) == [max(os.sched_getaffinity(0))], hog.poll() is None)
+"""
+
+
+def test_the_cpu_hog_keeps_one_core_busy_not_any(bake):
+    """Left to the scheduler, the hog moves between the cores, and the servers it slows with it."""
+    assert bake().run(sys.executable, "-c", PINNED_HOG).stdout.split() == ["True", "True"]
 
 
 SLOW_NOW_AND_THEN = """
