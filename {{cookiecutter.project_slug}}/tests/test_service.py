@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 from conftest import CONTRACT
-from live_service import classify, service_log
+from live_service import classify, service_log, worker_memory_mib
 from records import invalid_variants, valid_variants
 
 from scoring import settings
@@ -106,6 +106,23 @@ def test_health_readiness_and_metrics(service_url, contract):
         line for line in metrics.splitlines() if 'http_response_code="500"' in line and not line.endswith(" 0.0")
     ]
     assert not server_errors
+
+
+def test_worker_memory_stays_flat_over_many_requests(service_url, contract):
+    """BentoML 1.4.40 keeps every request's timer, and with it the request's future and context, for the
+    whole timeout (60 s): with BentoML's tracing on, 500 MiB after 50k requests; with it off, as here, 7 MiB
+    over these 10,000 (measured with `cancel_request_timers` left out). With the timer cancelled the
+    worker held to the tenth of a MiB what it held after the first 1,000."""
+
+    def send(requests: int) -> None:
+        with httpx.Client(base_url=service_url, timeout=10) as client:
+            for _ in range(requests):
+                client.post("/classify", json=contract["example"]).raise_for_status()
+
+    send(1_000)  # the allocator's arenas and the caches filled
+    before = worker_memory_mib(service_url)
+    send(10_000)
+    assert worker_memory_mib(service_url) - before < 2
 
 
 def test_each_decision_is_logged_as_a_json_line_without_the_records_fields(service_url, serve_env, examples):
