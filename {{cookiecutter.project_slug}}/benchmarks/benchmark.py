@@ -126,7 +126,7 @@ def python_client(url: str, load: Load, seconds: float) -> Result:
 
 @contextmanager
 def cpu_hog():
-    """Another tenant of the machine: a process keeping one core busy, the last this one may use.
+    """Another tenant of the machine: a process keeping one core busy, the last core this process may use.
 
     Pinned, as the target says ("on the other core"): left to the scheduler it moves between the cores,
     and a server that hands each request between threads (FastAPI's synchronous endpoint) moved more
