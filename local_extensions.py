@@ -258,7 +258,7 @@ def name_problems(answers: dict) -> list[str]:
 
 
 def data_problems(answers: dict) -> list[str]:
-    needs_data = ("target_column", "positive_class", "exclude_columns")
+    needs_data = ("target_column", "positive_class", "exclude_columns", "protected_columns")
     if not answers["data_path"]:
         return [f"{field}: only used with data_path (a CSV to train on)" for field in needs_data if answers[field]]
     path = Path(answers["data_path"]).expanduser()

@@ -11,6 +11,7 @@ DATA_PATH = {{ cookiecutter.data_path | python_string }}
 TARGET_COLUMN = {{ cookiecutter.target_column | python_string }}
 POSITIVE_CLASS = {{ cookiecutter.positive_class | python_string }}
 EXCLUDE_COLUMNS = {{ cookiecutter.exclude_columns | python_string }}
+PROTECTED_COLUMNS = {{ cookiecutter.protected_columns | python_string }}
 USE_CASE = Path("use_cases", {{ cookiecutter.use_case | python_string }})
 TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate }}
 KUBERNETES = {{ cookiecutter.kubernetes }}
@@ -20,11 +21,13 @@ PROJECT = {{ cookiecutter.project_slug | python_string }}
 UNDER_CRUFT = {{ cookiecutter._commit is defined }}
 # Modules train.py imports; each framework adapter's library has the framework's own name.
 TRAINING_MODULES = [
-    "bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", "onnxruntime", "matplotlib", FRAMEWORK
+    "bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", "onnxruntime", "matplotlib", "shap", "fairlearn",
+    FRAMEWORK,
 ]  # fmt: skip
 TRAIN_LATER = f"then train with: cd {PROJECT} && pip install -r requirements.txt && python train.py"
 INFER = [sys.executable, "-m", "scoring.contract", "infer", DATA_PATH, "--target", TARGET_COLUMN,
-         "--positive", POSITIVE_CLASS, "--exclude", EXCLUDE_COLUMNS, "--output", "contract.yaml"]  # fmt: skip
+         "--positive", POSITIVE_CLASS, "--exclude", EXCLUDE_COLUMNS, "--protected", PROTECTED_COLUMNS,
+         "--output", "contract.yaml"]  # fmt: skip
 
 
 def remove_other_adapters() -> None:

@@ -2,7 +2,7 @@
 
 import bentoml
 
-from scoring import bentoml_fixes, decision_log, model_store, serving, settings
+from scoring import bentoml_fixes, decision_log, decisions, model_store, serving, settings
 from scoring.middleware import BodyLimit, JSONOnly, OpenAPIDocument, UnknownPaths
 from scoring.policy import load_policy
 from scoring.schema import CONTRACT, MAX_BODY_BYTES, Batch, Decision, Record, as_record, json_answer
@@ -54,11 +54,18 @@ class Decisions:
     # Decisions as dicts, answered with json_answer (sent as they are; the APIs' annotations give the
     # OpenAPI document): BentoML's own answer path took a quarter of a batch's CPU.
     def decide(self, records: list[dict]) -> list[dict]:
-        probabilities, tag = self.scorer.score_records(records).tolist(), self.scorer.tag
-        decisions = [{"status": POLICY.decide(p), "probability": p, "model": tag} for p in probabilities]
+        decided = decisions.decide(self.scorer, POLICY, self.scorer.encoder.encode_records(records))
+        answers = [
+            {"status": status, "probability": probability, "model": self.scorer.tag, "decision_id": decision_id,
+             "reasons": reasons}
+            for status, probability, reasons, decision_id in zip(
+                decided.statuses, decided.probabilities, decided.reasons, decision_log.new_ids(len(records)),
+                strict=True,
+            )
+        ]  # fmt: skip
         if OPTIONS.decision_log:  # before the answer: every decision answered is logged
-            decision_log.write(decisions)
-        return decisions
+            decision_log.write(answers, POLICY)
+        return answers
 
 
 API_PATHS = {api.route for api in Decisions.apis.values()}

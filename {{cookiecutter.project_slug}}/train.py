@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from scoring import data, model_store, report, settings
+from scoring import data, fairness, model_store, report, settings
 from scoring.contract import PROJECT_DIR, ContractError, load
 from scoring.features import FeatureEncoder
 from scoring.model_store import SERVED_MODEL_FILE
@@ -100,6 +100,8 @@ class Trained:
     rejected_rows: int
     onnx: bytes | None  # the model compiled for onnxruntime, where it gives the same probabilities
     runtime: str  # what serves, and why
+    tree_shap: bool  # shap's compiled TreeSHAP gives the framework's own attributions
+    explainer: str  # what explains the decisions, and why
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,12 +125,24 @@ def train_and_validate(args: argparse.Namespace) -> Trained:
     encoder = FeatureEncoder(contract)
     scorer = model_store.fit(contract, encoder.encode_frame(train), data.target_values(train, contract), args.seed)
     features = encoder.encode_frame(validation)
-    scores = report.Validation(scorer.probabilities(features), data.target_values(validation, contract) == 1)
+    scores = report.Validation(
+        scorer.probabilities(features),
+        data.target_values(validation, contract) == 1,
+        groups={column: fairness.groups(validation[column]) for column in contract.protected},
+        importance=_importance(scorer, features),
+    )
     if scores.auc < args.min_auc and not args.force:
         raise Refused(f"validation AUC {scores.auc:.3f} is below the quality floor {args.min_auc}: nothing saved "
                       "(better data, or --min-auc / --force)")  # fmt: skip
     onnx, runtime = model_store.compile_onnx(scorer, features, scores.probabilities)
-    return Trained(scorer, len(train), scores, len(rejected), onnx, runtime)
+    tree_shap, explainer = model_store.check_tree_shap(scorer, features)
+    return Trained(scorer, len(train), scores, len(rejected), onnx, runtime, tree_shap, explainer)
+
+
+def _importance(scorer: model_store.Scorer, features) -> dict[str, float]:
+    """Each field's mean absolute contribution to the log-odds, largest first."""
+    means = abs(scorer.field_contributions(features)).mean(axis=0)
+    return dict(sorted(zip(scorer.contract.fields, means.tolist(), strict=True), key=lambda pair: -pair[1]))
 
 
 def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
@@ -139,6 +153,8 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
         args.model_name,
         metadata={
             "validation_auc": round(validation.auc, 4),
+            "validation_gini": round(validation.gini, 4),
+            "validation_ks": round(validation.ks, 4),
             "train_rows": trained.train_rows,
             "validation_rows": len(validation.probabilities),
             "rejected_rows": trained.rejected_rows,
@@ -147,15 +163,19 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
             "decline_threshold": settings.DECLINE_THRESHOLD,
             "maybe_threshold": settings.MAYBE_THRESHOLD,
             "validation_bands": report.band_metadata(bands),
+            "protected_groups": validation.group_tables(report.generated_policy()),
+            "protected_inputs": contract.protected_inputs,
             "runtime": trained.runtime,
+            "reasons": trained.explainer,
             "package_versions": installed_versions(),
         },
         labels={"project": settings.PROJECT_SLUG, "service": settings.SERVICE_NAME, "framework": settings.FRAMEWORK},
         validation=validation.as_object(),
         onnx=trained.onnx,
+        tree_shap=trained.tree_shap,
     )
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): {report.summary(bands, validation, contract.target)}")
-    print(f"Served by {trained.runtime}")
+    print(f"Served by {trained.runtime}; reasons by {trained.explainer}")
     if not args.no_promote:
         model_store.promote(str(bento_model.tag))
         print(f"Serving it from now on ({SERVED_MODEL_FILE.name}); bentoml build packs it")

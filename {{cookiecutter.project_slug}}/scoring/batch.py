@@ -8,8 +8,9 @@ rows; locally it runs chunk by chunk (memory bounded by the chunk size, whatever
 Spark on each Arrow batch of each executor (mapInPandas).
 
 Output, per row that keeps the contract: `row` (its position in the input, from 0, the header not
-counted), `status`, `probability`, `model`, then any columns kept (`keep`); rejects: `row`, `reason`
-and the kept columns.
+counted), `status`, `probability`, `model`, `reason_1` ... `reason_<MAX_REASONS>` (the fields of the
+principal reasons, largest first, as POST /classify gives them; empty for an approval), then any columns
+kept (`keep`); rejects: `row`, `reason` (why the row breaks the contract) and the kept columns.
 """
 
 import atexit
@@ -31,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from scoring import decisions as decision_path
 from scoring import model_store, settings
 from scoring.contract import PROJECT_DIR, Contract
 from scoring.contract import load as load_contract
@@ -41,6 +43,15 @@ from scoring.policy import DecisionPolicy
 CHUNK_ROWS = 50_000
 DECISION_COLUMNS = {"row": pa.int64(), "status": pa.string(), "probability": pa.float64(), "model": pa.string()}
 REJECT_COLUMNS = {"row": pa.int64(), "reason": pa.string()}
+
+
+def decision_columns(policy: DecisionPolicy) -> dict[str, pa.DataType]:
+    """The decisions' columns: DECISION_COLUMNS and one per principal reason (`reason_1`...)."""
+    return DECISION_COLUMNS | {name: pa.string() for name in _reason_columns(policy)}
+
+
+def _reason_columns(policy: DecisionPolicy) -> list[str]:
+    return [f"reason_{rank}" for rank in range(1, policy.max_reasons + 1)]
 
 
 class Outcome(NamedTuple):
@@ -63,13 +74,17 @@ def decide(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(decisions, rejects) for the rows of `frame`, whose index is the rows' numbers in the input."""
     rows, reasons = check_rows(frame[list(scorer.contract.fields)], scorer.contract, with_target=False)
-    probabilities = scorer.score_frame(rows) if len(rows) else np.empty(0)
+    decided = decision_path.decide(scorer, policy, scorer.encoder.encode_frame(rows)) if len(rows) else None
     decisions = pd.DataFrame({
         "row": rows.index.to_numpy(np.int64),
-        "status": [policy.decide(probability) for probability in probabilities],
-        "probability": probabilities,
+        "status": pd.Series(decided.statuses if decided else [], dtype=object),
+        "probability": np.asarray(decided.probabilities if decided else [], dtype=float),
         "model": scorer.tag,
     })  # fmt: skip
+    for rank, column in enumerate(_reason_columns(policy)):
+        principal = decided.reasons if decided else []
+        decisions[column] = pd.Series([row[rank]["field"] if len(row) > rank else None for row in principal],
+                                      dtype=object)  # fmt: skip
     reasons = reasons.sort_index()
     rejects = pd.DataFrame({"row": reasons.index.to_numpy(np.int64), "reason": reasons.to_numpy(str)})
     for column in keep:
@@ -98,7 +113,8 @@ def file_format(path: str, given: str | None = None) -> str:
 
 
 def _columns(contract: Contract, keep: list[str], available: list[str], source: str) -> list[str]:
-    if clash := sorted(set(keep) & (DECISION_COLUMNS.keys() | REJECT_COLUMNS.keys())):
+    taken = DECISION_COLUMNS.keys() | REJECT_COLUMNS.keys()
+    if clash := sorted(name for name in keep if name in taken or name.startswith("reason_")):
         raise DataError(f"--keep {', '.join(clash)}: the output has a column of that name already")
     columns = list(dict.fromkeys([*contract.fields, *keep]))
     if missing := [column for column in columns if column not in available]:
@@ -129,7 +145,7 @@ def score_file(
     chunks, kept, total = reader(source, scorer.contract, list(keep), chunk_rows)
     scored = rejected = 0
     with (
-        _writer(output, pa.schema([*DECISION_COLUMNS.items(), *kept])) as write_decisions,
+        _writer(output, pa.schema([*decision_columns(policy).items(), *kept])) as write_decisions,
         _writer(rejects, pa.schema([*REJECT_COLUMNS.items(), *kept])) as write_rejects,
         tqdm(total=total, unit="B" if reader is _read_csv else " rows", unit_scale=True, disable=not progress) as bar,
     ):
@@ -263,12 +279,13 @@ def score_table(
     schema = StructType([
         StructField("row", LongType(), False), StructField("status", StringType()),
         StructField("probability", DoubleType()), StructField("model", StringType()),
+        *(StructField(name, StringType()) for name in _reason_columns(policy)),
         StructField("reason", StringType()), *(table.schema[name] for name in keep),
     ])  # fmt: skip
     decided = table.mapInPandas(partial(_decide_batches, job), schema).persist()
     try:
         good = decided.filter(F.col("reason").isNull())
-        good.select(*DECISION_COLUMNS, *keep).write.mode("overwrite").parquet(output)
+        good.select(*decision_columns(policy), *keep).write.mode("overwrite").parquet(output)
         bad = decided.filter(F.col("reason").isNotNull())
         bad.select(*REJECT_COLUMNS, *keep).write.mode("overwrite").parquet(rejects)
         return Outcome(good.count(), bad.count(), output, rejects)

@@ -4,7 +4,8 @@ Training (cleaning, encoding, refusing rows that break it), the service's reques
 scoring and the tests are all derived from it. Edit it by hand (descriptions, bounds, categories)
 and retrain; or infer a new one from a CSV:
 
-    python -m scoring.contract infer data.csv --target deny --positive yes [--exclude id,name] > contract.yaml
+    python -m scoring.contract infer data.csv --target deny --positive yes \\
+        [--exclude id,name] [--protected age,sex] > contract.yaml
     python -m scoring.contract docs      # refresh the field table and curl example in README.md
 """
 
@@ -42,6 +43,7 @@ class FieldSpec(BaseModel):
     categories: list[str] | None = Field(None, description="category: the values allowed")
     true_value: str | None = Field(None, description="boolean: how the data writes true (e.g. yes)")
     false_value: str | None = Field(None, description="boolean: how the data writes false (e.g. no)")
+    reason: str = Field("", description="the principal reason's text when this field drives a decline")
 
     @model_validator(mode="after")
     def _consistent(self) -> "FieldSpec":
@@ -83,6 +85,7 @@ class Contract(BaseModel):
     target: Target
     fields: dict[str, FieldSpec] = Field(min_length=1)
     excluded: dict[str, str] = Field({}, description="columns of the data that are not inputs, and why")
+    protected: list[str] = Field([], description="columns the model card reports on by group (age, sex...)")
     example: dict[str, Any] = Field(description="a real, typical record: the API documentation's example")
 
     @model_validator(mode="after")
@@ -93,17 +96,30 @@ class Contract(BaseModel):
             raise ValueError(f"{', '.join(both)}: listed both as a field and as excluded")
         if self.example.keys() != self.fields.keys():
             raise ValueError("example must have exactly one value for each field")
+        if self.target.column in self.protected or len(set(self.protected)) < len(self.protected):
+            raise ValueError("protected must list distinct columns other than the target")
         return self
 
     def signature(self) -> dict:
-        """What a trained model depends on: the target and the fields' rules (not descriptions or the example)."""
-        fields = {name: spec.model_dump(exclude={"description"}) for name, spec in self.fields.items()}
+        """What a trained model depends on: the target and the fields' rules (not the texts or the example)."""
+        texts = {"description", "reason"}
+        fields = {name: spec.model_dump(exclude=texts) for name, spec in self.fields.items()}
         return {"target": self.target.model_dump(), "fields": fields}
+
+    def reason_text(self, name: str) -> str:
+        """The text an applicant reads when field `name` is a principal reason for the decision."""
+        return self.fields[name].reason or f"Value of {name}"
+
+    @property
+    def protected_inputs(self) -> list[str]:
+        """Protected columns that the model takes as inputs: the model card flags them."""
+        return [name for name in self.protected if name in self.fields]
 
     @property
     def columns(self) -> list[str]:
-        """The columns a data file must have: the fields, then the target."""
-        return [*self.fields, self.target.column]
+        """The columns training data must have: the fields, the target, then the protected columns that are
+        not inputs (the model card reports on their groups)."""
+        return [*self.fields, self.target.column, *(name for name in self.protected if name not in self.fields)]
 
 
 def load(path: Path = CONTRACT_PATH) -> Contract:
@@ -143,6 +159,8 @@ HEADER = """
 The data contract: the one description of the fields a record carries. Training, the service's
 request schema, batch scoring and the tests all read it. Edit it by hand (descriptions, bounds,
 categories), then retrain (python train.py) and refresh the README (python -m scoring.contract docs).
+A field's `reason:` is the text a declined applicant reads when it is a principal reason (no retraining);
+`protected:` lists the columns the model card reports on by group.
 """
 
 # -- documentation ---------------------------------------------------------------------------------------
@@ -204,13 +222,16 @@ def write_docs(contract: Contract, readme: Path = README_PATH) -> None:
 # -- command line ----------------------------------------------------------------------------------------
 
 
-def infer(data: str, target: str, positive: str, exclude: str, output: Path | None) -> None:
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def infer(data: str, target: str, positive: str, exclude: str, protected: str, output: Path | None) -> None:
     from scoring.data import DataError  # pandas and pandera: only needed to infer
     from scoring.inference import infer_from_csv
 
     try:
-        columns = [name.strip() for name in exclude.split(",") if name.strip()]
-        contract, notes = infer_from_csv(data, target, positive, columns)
+        contract, notes = infer_from_csv(data, target, positive, _names(exclude), _names(protected))
     except DataError as error:
         raise ContractError(str(error)) from None
     for note in notes:
@@ -229,13 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     inferring.add_argument("--target", required=True, help="the column to predict")
     inferring.add_argument("--positive", required=True, help="the target value whose probability is predicted")
     inferring.add_argument("--exclude", default="", help="comma-separated columns that are not inputs")
+    inferring.add_argument("--protected", default="", help="comma-separated columns reported on by group, never inputs")
     inferring.add_argument("--output", type=Path, help="write here instead of printing")
     commands.add_parser("check", help="check contract.yaml")
     commands.add_parser("docs", help="refresh the field table and curl example in README.md")
     args = parser.parse_args(argv)
     try:
         if args.command == "infer":
-            infer(args.data, args.target, args.positive, args.exclude, args.output)
+            infer(args.data, args.target, args.positive, args.exclude, args.protected, args.output)
         elif args.command == "check":
             contract = load()
             print(f"{CONTRACT_PATH.name}: {len(contract.fields)} fields, target {contract.target.column}")

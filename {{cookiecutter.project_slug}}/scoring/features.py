@@ -18,9 +18,11 @@ from scoring.contract import Contract
 class FeatureEncoder:
     def __init__(self, contract: Contract) -> None:
         self.columns: list[str] = []  # the model's feature names, in order
+        self.field_starts: list[int] = []  # each field's first column: a field's columns follow each other
         self._numbers: list[tuple[str, int, dict | None]] = []  # (field, column, a boolean's {value: 1/0})
         self._one_hot: list[tuple[str, dict[str, int]]] = []  # category field -> {category: column}
         for name, spec in contract.fields.items():
+            self.field_starts.append(len(self.columns))
             if spec.kind == "category":
                 self._one_hot.append((name, {value: self._add(f"{name}={value}") for value in spec.categories}))
             elif spec.kind == "boolean":

@@ -23,24 +23,39 @@ BOOLEAN_WORDS = [("yes", "no"), ("true", "false"), ("y", "n"), ("t", "f")]
 Inferred = tuple[Contract, list[str]]  # the contract, and notes on what was left out and why
 
 
-def infer_from_csv(path: str | Path, target: str, positive_class: str, exclude: list[str] = ()) -> Inferred:
+def infer_from_csv(
+    path: str | Path, target: str, positive_class: str, exclude: list[str] = (), protected: list[str] = ()
+) -> Inferred:
     """The contract of the CSV at `path`."""
     frame = read_csv(path, text_columns=[target])
     for column in frame.columns[frame.dtypes.map(pd.api.types.is_bool_dtype)]:  # keep the data's own spelling
         frame[column] = read_csv(path, text_columns=[column])[column]
-    return infer(frame, target, positive_class, exclude, source=Path(path).name)
+    return infer(frame, target, positive_class, exclude, protected, source=Path(path).name)
 
 
-def infer(frame: pd.DataFrame, target: str, positive_class: str, exclude: list[str] = (), source="data") -> Inferred:
-    if missing := [column for column in [target, *exclude] if column not in frame.columns]:
+def infer(
+    frame: pd.DataFrame,
+    target: str,
+    positive_class: str,
+    exclude: list[str] = (),
+    protected: list[str] = (),
+    source: str = "data",
+) -> Inferred:
+    """The contract of `frame`: `exclude` columns are no inputs; `protected` ones neither, and the model card
+    reports on their groups."""
+    if missing := [column for column in [target, *exclude, *protected] if column not in frame.columns]:
         columns = ", ".join(frame.columns)
         raise ContractError(f"{source}: no column {', '.join(map(repr, missing))} (its columns: {columns})")
     labels = frame[target].dropna().astype("string")
     unlabelled = len(frame) - len(labels)
     notes = [f"{unlabelled} rows without a {target} value are ignored"] if unlabelled else []
     negative_class = _negative_class(labels, target, positive_class, source)
-    features = frame.loc[labels.index].drop(columns=[target, *exclude])
+    if target in protected:
+        raise ContractError(f"{source}: the target {target!r} cannot be a protected column")
+    left_out = list(dict.fromkeys([*exclude, *protected]))
+    features = frame.loc[labels.index].drop(columns=[target, *left_out])
     excluded = dict.fromkeys(exclude, "excluded when the contract was inferred")
+    excluded |= dict.fromkeys(protected, "protected: never an input; the model card reports on its groups")
     fields = {}
     for name, column in pa.infer_schema(features).columns.items():
         spec = _field(features[name], column)
@@ -56,6 +71,7 @@ def infer(frame: pd.DataFrame, target: str, positive_class: str, exclude: list[s
         target=Target(column=target, positive_class=positive_class, negative_class=negative_class),
         fields=fields,
         excluded=excluded,
+        protected=list(protected),
         example=_typical_record(features[list(fields)], fields),
     ), notes
 

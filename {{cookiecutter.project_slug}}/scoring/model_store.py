@@ -11,32 +11,57 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import bentoml
 import numpy as np
 
 from scoring import settings
-from scoring.contract import PROJECT_DIR, Contract
+from scoring.contract import PROJECT_DIR, Contract, ContractError
 from scoring.contract import load as load_contract
 from scoring.features import FeatureEncoder
 from scoring.frameworks import {{ cookiecutter.framework }} as framework
 from scoring.onnx_runtime import OnnxModel, compile_checked
+from scoring.reasons import Reasons
+from scoring.tree_shap import TreeShap
+
+MAX_CONTRIBUTION_DIFFERENCE = 1e-5  # on the log-odds scale: the framework's own works in float32
 
 
 @dataclass(frozen=True)
 class Scorer:
-    """Turns records into the probability of the contract's positive class."""
+    """Turns records into the probability of the contract's positive class, and explains it."""
 
     contract: Contract
     model: Any  # the framework's own, or an OnnxModel (scoring/onnx_runtime.py)
     tag: str
     single_row: Callable[[np.ndarray], np.ndarray] | None = None  # the native model's faster path for one row
+    native: Any = None  # the framework's own model, where `model` is not
+    tree_shap: bool = False  # attributions by shap's compiled TreeSHAP (checked at training), else the framework's
 
     @cached_property
     def encoder(self) -> FeatureEncoder:
         return FeatureEncoder(self.contract)
+
+    @cached_property
+    def explain(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Encoded rows -> exact contributions on the log-odds scale (a column per feature, the bias last)."""
+        native = self.model if self.native is None else self.native
+        own = partial(framework.contributions, native)
+        return TreeShap(native, own, len(self.encoder.columns)) if self.tree_shap else own
+
+    @cached_property
+    def _reasons(self) -> Reasons:
+        return Reasons(self.contract, self.encoder)
+
+    def reasons(self, features: np.ndarray, limit: int) -> list[list[dict]]:
+        """The principal reasons of each row's probability: at most `limit` fields, largest contribution first."""
+        return self._reasons.principal(self.explain(features), limit)
+
+    def field_contributions(self, features: np.ndarray) -> np.ndarray:
+        """Each row's contributions summed by contract field (the model card's importance plot)."""
+        return self._reasons.by_field(self.explain(features))
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         if self.single_row and len(features) == 1:
@@ -47,9 +72,6 @@ class Scorer:
 
     def score_records(self, records: list[dict]) -> np.ndarray:
         return self.probabilities(self.encoder.encode_records(records))
-
-    def score_frame(self, frame) -> np.ndarray:
-        return self.probabilities(self.encoder.encode_frame(frame))
 
 
 def fit(contract: Contract, features: np.ndarray, target: np.ndarray, seed: int) -> Scorer:
@@ -63,13 +85,34 @@ def compile_onnx(scorer: Scorer, validation_features: np.ndarray, native: np.nda
     return onnx, runtime + ("; one row: the framework's single-row prediction" if single_row else "")
 
 
+def check_tree_shap(scorer: Scorer, validation_features: np.ndarray) -> tuple[bool, str]:
+    """(whether shap's compiled TreeSHAP gives the framework's own contributions on the validation rows; what
+    explains the decisions and why)."""
+    own = framework.contributions(scorer.model, validation_features)
+    try:
+        fast = TreeShap(scorer.model, partial(framework.contributions, scorer.model), validation_features.shape[1])
+        difference = float(np.max(np.abs(fast(validation_features) - own)))
+    except Exception as error:  # trees shap cannot read: the framework's own attributions serve
+        return False, f"the framework's own TreeSHAP (shap's compiled one: {type(error).__name__})"
+    if not difference <= MAX_CONTRIBUTION_DIFFERENCE:  # NaN too
+        return False, f"the framework's own TreeSHAP (shap's compiled one differs by up to {difference:.1e})"
+    return True, f"shap's compiled TreeSHAP (the framework's own within {difference:.1e} on {len(own)} rows)"
+
+
 def save(
-    scorer: Scorer, name: str, metadata: dict, labels: dict, validation: dict, onnx: bytes | None = None
+    scorer: Scorer,
+    name: str,
+    metadata: dict,
+    labels: dict,
+    validation: dict,
+    onnx: bytes | None = None,
+    tree_shap: bool = False,
 ) -> bentoml.Model:
     """Save the model with the contract it was trained on (the store holds all the preprocessing), its
-    validation scores (the model card's source, scoring/report.py) and, where it gives the same
-    probabilities, its ONNX form, which then serves."""
+    validation scores (the model card's source, scoring/report.py), where it gives the same probabilities
+    its ONNX form, which then serves, and whether shap's compiled TreeSHAP gives its attributions."""
     custom_objects = {"contract": scorer.contract.model_dump(mode="json"), "validation": validation}
+    custom_objects["tree_shap"] = tree_shap
     if onnx:
         custom_objects["onnx"] = onnx
     return framework.BENTOML_MODULE.save_model(
@@ -78,11 +121,23 @@ def save(
 
 
 def load(bento_model: bentoml.Model) -> Scorer:
+    """The scorer of `bento_model`, with the texts (descriptions, reasons) of this project's contract.yaml when it
+    has the model's fields and rules: a reason's wording changes without retraining."""
     contract, tag = trained_contract(bento_model), str(bento_model.tag)
+    if (current := _project_contract()) and current.signature() == contract.signature():
+        contract = current
+    model, tree_shap = framework.load(bento_model), bento_model.custom_objects.get("tree_shap", False)
     if onnx := bento_model.custom_objects.get("onnx"):
-        return Scorer(contract, OnnxModel(onnx), tag)
-    model = framework.load(bento_model)
-    return Scorer(contract, model, tag, single_row=framework.single_row(model) if framework.single_row else None)
+        return Scorer(contract, OnnxModel(onnx), tag, native=model, tree_shap=tree_shap)
+    single_row = framework.single_row(model) if framework.single_row else None
+    return Scorer(contract, model, tag, single_row=single_row, tree_shap=tree_shap)
+
+
+def _project_contract() -> Contract | None:
+    try:
+        return load_contract()
+    except ContractError:  # the model's own contract serves; the caller checks the two agree where it matters
+        return None
 
 
 def trained_contract(bento_model: bentoml.Model) -> Contract:

@@ -24,6 +24,8 @@ class DecisionPolicy(BaseSettings):
     declined_label: Label = settings.DECLINED_LABEL
     maybe_label: Label = settings.MAYBE_LABEL
     approved_label: Label = settings.APPROVED_LABEL
+    # principal reasons on each answer that is not an approval (0: none); ECOA notices name up to four
+    max_reasons: int = Field(4, ge=0, le=20)
 
     @model_validator(mode="after")
     def _consistent(self) -> "DecisionPolicy":
@@ -42,6 +44,13 @@ class DecisionPolicy(BaseSettings):
         if probability > self.maybe_threshold:
             return self.maybe_label
         return self.approved_label
+
+    def decide_all(self, probabilities: list[float]) -> tuple[list[str], list[int]]:
+        """(the status of each probability; the positions of those that need reasons: all but approvals)."""
+        statuses = [self.decide(probability) for probability in probabilities]
+        if not self.max_reasons:
+            return statuses, []
+        return statuses, [i for i, status in enumerate(statuses) if status != self.approved_label]
 
 
 def load_policy() -> DecisionPolicy:

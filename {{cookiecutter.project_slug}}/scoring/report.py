@@ -17,7 +17,7 @@ import re
 import sys
 import textwrap
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -26,10 +26,12 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from pydantic import ValidationError
+from scipy.stats import ks_2samp
+from sklearn.calibration import CalibrationDisplay
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from scoring import model_store, settings
-from scoring.contract import PROJECT_DIR, Target
+from scoring import fairness, model_store, settings
+from scoring.contract import PROJECT_DIR, Contract, Target
 from scoring.policy import DecisionPolicy, load_policy, variable_problem
 
 CARD_FILE = "MODEL_CARD.md"
@@ -42,15 +44,32 @@ class Validation:
 
     probabilities: np.ndarray
     positive: np.ndarray  # booleans
+    groups: dict[str, list[str]] = field(default_factory=dict)  # each protected column's group of each row
+    importance: dict[str, float] = field(default_factory=dict)  # each field's mean absolute contribution
 
     @cached_property  # the card, its plot and the summary each show it
     def auc(self) -> float:
         return float(roc_auc_score(self.positive, self.probabilities))
 
+    @property
+    def gini(self) -> float:
+        return 2 * self.auc - 1
+
+    @cached_property
+    def ks(self) -> float:
+        """The Kolmogorov-Smirnov statistic: the largest gap between the two classes' probability distributions."""
+        return float(ks_2samp(self.probabilities[self.positive], self.probabilities[~self.positive]).statistic)
+
+    def group_tables(self, policy: DecisionPolicy) -> dict[str, list[dict]]:
+        """For each protected column, who the policy's thresholds affect (scoring/fairness.py)."""
+        return {column: fairness.group_table(self.probabilities, self.positive, group, policy)
+                for column, group in self.groups.items()}  # fmt: skip
+
     def as_object(self) -> dict:
         """What the model store keeps with the model: the card can be rebuilt from it (a rollback) even when
         the data file has changed since, and without training packages reading it again."""
-        return {"probabilities": self.probabilities.astype(float), "positive": self.positive.astype(bool)}
+        return {"probabilities": self.probabilities.astype(float), "positive": self.positive.astype(bool),
+                "groups": self.groups, "importance": self.importance}  # fmt: skip
 
     @classmethod
     def of(cls, bento_model: bentoml.Model) -> "Validation":
@@ -58,7 +77,12 @@ class Validation:
         if stored is None:
             raise SystemExit(f"{bento_model.tag} was saved before models kept their validation scores; "
                              "retrain with: python train.py")  # fmt: skip
-        return cls(np.asarray(stored["probabilities"], dtype=float), np.asarray(stored["positive"], dtype=bool))
+        return cls(
+            np.asarray(stored["probabilities"], dtype=float),
+            np.asarray(stored["positive"], dtype=bool),
+            stored.get("groups", {}),
+            stored.get("importance", {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -131,12 +155,16 @@ def summary(table: list[Band], validation: Validation, target: Target) -> str:
     rows = [("status", "probability", "rows", "share", positive)]
     rows += [(band.status, band.probabilities, f"{band.rows:,}", f"{band.share:.1f}%", _rate(band)) for band in table]
     rows.append(("all", "", f"{len(validation.probabilities):,}", "100.0%", _rate_of(validation.positive)))
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    aligned = ["  ".join(cell.rjust(width) if column >= 2 else cell.ljust(width)
-                         for column, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip()
-               for row in rows]  # fmt: skip
     auc = f"validation AUC {validation.auc:.3f} on {len(validation.probabilities):,} held-out rows"
-    return "\n".join([auc, *aligned])
+    return f"{auc}\n{aligned(rows)}"
+
+
+def aligned(rows: list) -> str:
+    """Rows of text cells in columns: the first two left-aligned, the others (figures) right-aligned."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.rjust(width) if column >= 2 else cell.ljust(width)
+                               for column, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip()
+                     for row in rows)  # fmt: skip
 
 
 def _rate(band: Band) -> str:
@@ -153,17 +181,20 @@ def _rate_of(positive: np.ndarray) -> str:
 def write_card(bento_model: bentoml.Model, directory: Path = PROJECT_DIR) -> Path:
     """MODEL_CARD.md and model_card/*.png in `directory`, for `bento_model` with the generated thresholds."""
     validation, policy = Validation.of(bento_model), generated_policy()
-    target = model_store.trained_contract(bento_model).target
-    (directory / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
-    plot_roc(validation, policy, target, directory / PLOTS_DIR / "roc.png")
-    plot_scores(validation, policy, target, directory / PLOTS_DIR / "scores.png")
+    contract = model_store.trained_contract(bento_model)
+    plots = directory / PLOTS_DIR
+    plots.mkdir(parents=True, exist_ok=True)
+    plot_roc(validation, policy, contract.target, plots / "roc.png")
+    plot_scores(validation, policy, contract.target, plots / "scores.png")
+    plot_calibration(validation, contract.target, plots / "calibration.png")
+    plot_importance(validation, plots / "importance.png")
     card = directory / CARD_FILE
-    card.write_text(card_markdown(bento_model, validation, policy, target), encoding="utf-8")
+    card.write_text(card_markdown(bento_model, validation, policy, contract), encoding="utf-8")
     return card
 
 
-def card_markdown(bento_model: bentoml.Model, validation: Validation, policy: DecisionPolicy, target: Target) -> str:
-    metadata, table = bento_model.info.metadata, bands(validation, policy)
+def card_markdown(bento_model: bentoml.Model, validation: Validation, policy: DecisionPolicy, contract: Contract):
+    metadata, table, target = bento_model.info.metadata, bands(validation, policy), contract.target
     positive = f"{_md(target.column)} = {_md(target.positive_class)}"
     rows = [f"| {_md(band.status)} | {band.probabilities} | {band.rows:,} | {band.share:.1f} % | "
             f"{_rate(band).replace('%', ' %')} |" for band in table]  # fmt: skip
@@ -181,7 +212,8 @@ validation rows held out from training (20 %, both classes in proportion): rows 
 | model | `{bento_model.tag}` ({_md(framework)}), trained {created} |
 | predicts | the probability that {positive} (the other class: {_md(target.negative_class)}) |
 | trained on | {_md(str(metadata.get("data", "")))}: {metadata.get("train_rows", 0):,} rows |
-| validation AUC | **{validation.auc:.3f}** on {all_rows:,} rows |
+| validation AUC | **{validation.auc:.3f}** on {all_rows:,} rows (Gini {validation.gini:.3f}, KS {validation.ks:.3f}) |
+| reasons | {_md(str(metadata.get("reasons", "")))} |
 
 ## What the thresholds do
 
@@ -205,6 +237,14 @@ python -m scoring.report --cost-ratio 5
 Thresholds are applied when serving: `{settings.ENV_PREFIX}DECLINE_THRESHOLD` and
 `{settings.ENV_PREFIX}MAYBE_THRESHOLD` (README.md, "Run-time configuration").
 
+{groups_markdown(validation, policy, contract)}
+## What drives the model
+
+![Mean absolute contribution of each field to the log-odds, validation rows]({PLOTS_DIR}/importance.png)
+
+Each field's mean absolute contribution to the predicted log-odds over the validation rows (exact tree
+attributions, the ones that give a decision's reasons). Most of all: {_md(", ".join(list(validation.importance)[:5]))}.
+
 ## ROC curve
 
 ![ROC curve of the validation rows, with the two thresholds marked]({PLOTS_DIR}/roc.png)
@@ -213,6 +253,13 @@ Each point of the curve is a threshold: the share of {positive} rows above it (t
 the share of {_md(target.negative_class)} rows above it (false positives). The two marked points are the
 decline and maybe thresholds.
 
+## Calibration
+
+![Predicted probability against the observed share of {positive}, validation rows]({PLOTS_DIR}/calibration.png)
+
+Rows grouped by predicted probability (ten bins): a calibrated model's points lie on the diagonal, so a
+probability of 0.3 means about 30 % of such rows are {positive}.
+
 ## Probabilities of each class
 
 ![Predicted probabilities of the validation rows of each class, with the two thresholds]({PLOTS_DIR}/scores.png)
@@ -220,6 +267,38 @@ decline and maybe thresholds.
 The further apart the two distributions, the better the model separates the classes; the lines are the
 thresholds, and the rows between them get {_md(policy.maybe_label)}.
 """
+
+
+def groups_markdown(validation: Validation, policy: DecisionPolicy, contract: Contract) -> str:
+    """The card's section on protected groups: a table per protected column, or why there is none."""
+    heading = "## Who the thresholds affect\n\n"
+    if not validation.groups:
+        return heading + (
+            "No protected column was named (`protected:` in contract.yaml, the `protected_columns` answer): the card "
+            "reports on no group. Name the columns that hold protected characteristics (age, sex, marital "
+            "status...) and retrain.\n"
+        )
+    positive = f"{_md(contract.target.column)} = {_md(contract.target.positive_class)}"
+    explanation = (
+        "For each protected column, the validation rows of each group: the share of each status, the share that "
+        f"turned out to be {positive} (positive rate), the AUC within the group, the false-decline rate "
+        "(declined, though not of the positive class) and the approval rate relative to the most-approved group; "
+        f"⚠ marks a ratio below {fairness.FOUR_FIFTHS} (the four-fifths rule). Computed with fairlearn's "
+        "MetricFrame; `python -m scoring.report --decline P --maybe P` shows them for other thresholds. A group of "
+        "few rows gives rough figures."
+    )
+    parts = [heading + textwrap.fill(explanation, 110, break_on_hyphens=False, break_long_words=False) + "\n"]
+    for column, table in validation.group_tables(policy).items():
+        inputs = column in contract.fields
+        use = ("**an input of the model**: its value moves the probability, and can be a decision's reason"
+               if inputs else "not an input of the model (not in the request)")  # fmt: skip
+        header = "| " + " | ".join(fairness.COLUMNS.values()) + " |\n|" + " --- |" + " ---: |" * 8
+        body = "\n".join("| " + " | ".join(_md(cell) for cell in fairness.cells(row)) + " |" for row in table)
+        flagged = fairness.flagged(table)
+        verdict = (f"Below four fifths: {_md(', '.join(flagged))}." if flagged
+                   else "No group is approved at under four fifths of the most-approved group's rate.")  # fmt: skip
+        parts.append(f"### `{_md(column)}`: {use}\n\n{header}\n{body}\n\n{verdict}\n")
+    return "\n".join(parts)
 
 
 MARKDOWN_SYNTAX = re.compile(r"[\\`*_\[\]<>&|~$#]")
@@ -257,6 +336,30 @@ def plot_roc(validation: Validation, policy: DecisionPolicy, target: Target, pat
         axes.set_ylabel(f"true positive rate: {target.positive_class} rows above the threshold")
         axes.grid(alpha=0.3)
         axes.legend(loc="lower right")
+        _save(figure, path)
+
+
+def plot_calibration(validation: Validation, target: Target, path: Path) -> None:
+    with rc_context(PLOT_STYLE):
+        figure = Figure(figsize=(5, 5), layout="constrained")
+        axes = figure.subplots()
+        CalibrationDisplay.from_predictions(validation.positive, validation.probabilities, n_bins=10, ax=axes,
+                                            name="model", strategy="quantile")  # fmt: skip
+        axes.set(title="Calibration, validation rows", xlabel=f"predicted probability that {target.column} = "
+                 f"{target.positive_class}", ylabel=f"observed share of {target.positive_class}")  # fmt: skip
+        axes.grid(alpha=0.3)
+        _save(figure, path)
+
+
+def plot_importance(validation: Validation, path: Path) -> None:
+    top = list(validation.importance.items())[:20][::-1]  # the largest at the top
+    fields, values = [name for name, _ in top], [value for _, value in top]
+    with rc_context(PLOT_STYLE):
+        figure = Figure(figsize=(6, 1 + 0.3 * len(fields)), layout="constrained")
+        axes = figure.subplots()
+        axes.barh(fields, values, color="tab:blue")
+        axes.set(title="What drives the model, validation rows", xlabel="mean absolute contribution (log-odds)")
+        axes.grid(alpha=0.3, axis="x")
         _save(figure, path)
 
 
@@ -379,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     validation, target = Validation.of(bento_model), model_store.trained_contract(bento_model).target
     policy = policy_with(load_policy(), args.decline, args.maybe)
     print(f"{bento_model.tag}: {summary(bands(validation, policy), validation, target)}")
+    for column, table in validation.group_tables(policy).items():
+        print(f"\nby {column}:\n{aligned([list(fairness.COLUMNS.values()), *map(fairness.cells, table)])}")
     for what, decline, maybe in suggestions(args, validation, policy):
         print(f"\nSuggested for {what} (not applied)")
         if decline is None:

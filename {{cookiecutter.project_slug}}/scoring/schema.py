@@ -91,12 +91,22 @@ except ValidationError as error:
 _POSITIVE = f"{CONTRACT.target.column} is {CONTRACT.target.positive_class}"
 
 
+class Reason(BaseModel):
+    """A field that pushed the probability up: a principal reason for the decision."""
+
+    field: Literal[tuple(CONTRACT.fields)] = Field(description="The request's field")
+    contribution: float = Field(gt=0, description="How far it raised the log-odds that " + _POSITIVE)
+    text: str = Field(description="The reason as an applicant reads it (contract.yaml)")
+
+
 class Decision(BaseModel):
     """The outcome for one record."""
 
     status: str = Field(description="Decision label derived from the probability")
     probability: float = Field(ge=0, le=1, description=f"Predicted probability that {_POSITIVE}")
     model: str = Field(description="Tag of the model that produced the probability")
+    decision_id: str = Field(description="Unique, time-ordered id (UUIDv7), also in the decision log")
+    reasons: list[Reason] = Field(description="Principal reasons, largest first; empty for an approval")
 
 
 def json_answer(decisions: dict | list[dict]) -> Response:

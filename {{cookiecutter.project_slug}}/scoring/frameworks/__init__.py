@@ -1,4 +1,4 @@
-"""Framework adapters. Each module here offers the same six things:
+"""Framework adapters. Each module here offers the same seven things:
 
 - ``BENTOML_MODULE``: the ``bentoml.<framework>`` module that saves the model;
 - ``fit(features, target, seed)``: train on the encoded features (NaN = missing), return what is saved;
@@ -6,6 +6,8 @@
   microseconds and the default of a thread per core spent more time waking threads than predicting
   (and made throughput swing with any other load on the machine);
 - ``predict_proba(model, features)``: the probability of the positive class for each row;
+- ``contributions(model, features)``: the framework's own exact tree attributions (TreeSHAP) on the log-odds
+  scale, one column per feature and the bias last, adding up to each row's log-odds;
 - ``to_onnx``: ``to_onnx(model, n_features)`` -> an ONNX classifier with outputs (label, probabilities),
   or None where no converter handles the model (scoring/onnx_runtime.py decides which runtime serves);
 - ``single_row``: ``single_row(model)`` -> a callable giving one encoded row's probability exactly as

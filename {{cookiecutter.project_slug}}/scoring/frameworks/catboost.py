@@ -4,7 +4,7 @@ import tempfile
 
 import bentoml
 import numpy as np
-from catboost import CatBoostClassifier
+from catboost import CatBoostClassifier, Pool
 
 BENTOML_MODULE = bentoml.catboost
 
@@ -20,6 +20,10 @@ def load(bento_model: bentoml.Model) -> CatBoostClassifier:
 
 def predict_proba(model: CatBoostClassifier, features: np.ndarray) -> np.ndarray:
     return model.predict_proba(features, thread_count=1)[:, 1]
+
+
+def contributions(model: CatBoostClassifier, features: np.ndarray) -> np.ndarray:
+    return model.get_feature_importance(Pool(features), type="ShapValues", thread_count=1)
 
 
 def to_onnx(model: CatBoostClassifier, n_features: int):

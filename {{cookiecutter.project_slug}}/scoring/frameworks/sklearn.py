@@ -24,6 +24,14 @@ def predict_proba(model: HistGradientBoostingClassifier, features: np.ndarray) -
     return model.predict_proba(features)[:, 1]
 
 
+def contributions(model: HistGradientBoostingClassifier, features: np.ndarray) -> np.ndarray:
+    import shap  # scikit-learn has no attributions of its own: shap's exact TreeSHAP reads its trees
+
+    explainer = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
+    values = explainer.shap_values(features, check_additivity=False)
+    return np.column_stack([values, np.full(len(features), explainer.expected_value)])
+
+
 def to_onnx(model: HistGradientBoostingClassifier, n_features: int):
     from skl2onnx import to_onnx as convert  # training only
     from skl2onnx.common import tree_ensemble

@@ -23,6 +23,10 @@ def predict_proba(model: xgb.Booster, features: np.ndarray) -> np.ndarray:
     return model.inplace_predict(features)  # a binary:logistic booster predicts the positive-class probability
 
 
+def contributions(model: xgb.Booster, features: np.ndarray) -> np.ndarray:
+    return model.predict(xgb.DMatrix(features, nthread=1), pred_contribs=True)
+
+
 def to_onnx(model: xgb.Booster, n_features: int):
     from onnxmltools import convert_xgboost  # training only
     from onnxmltools.convert.common.data_types import FloatTensorType
