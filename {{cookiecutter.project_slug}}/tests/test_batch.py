@@ -105,6 +105,10 @@ def test_decisions_are_the_services_answers(scored, service_url):
     assert [answer["status"] for answer in answers] == list(sample["status"])
     assert [answer["probability"] for answer in answers] == list(sample["probability"])
     assert {answer["model"] for answer in answers} == set(sample["model"])
+    columns = [f"reason_{rank}" for rank in range(1, DecisionPolicy().max_reasons + 1)]
+    written = [[field for field in row if isinstance(field, str)] for row in sample[columns].itertuples(index=False)]
+    assert written == [[reason["field"] for reason in answer["reasons"]] for answer in answers]
+    assert any(written), "no row of the sample was explained"
 
 
 def test_serve_time_policy_overrides_apply_to_batch_scoring_too(serve_env, tmp_path):

@@ -7,12 +7,15 @@ import sys
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import PROJECT_DIR
-from examples import validation_positives, validation_records
+from examples import validation_positives, validation_records, validation_rows
+from sklearn.metrics import roc_curve
 
+from scoring import fairness, settings
 from scoring import report as report_script
-from scoring import settings
+from scoring.contract import load
 from scoring.policy import DecisionPolicy
 from scoring.report import (
     CARD_FILE,
@@ -129,8 +132,9 @@ def test_training_writes_a_card_whose_numbers_are_what_the_service_decides(
         if rows:
             assert band["positive_rate_pct"] == round(100 * positives / rows, 1)
         assert f"| {rows:,} | {band['share_pct']:.1f} % |" in card
-    assert f"{PLOTS_DIR}/roc.png" in card and f"{PLOTS_DIR}/scores.png" in card
-    for plot in ("roc.png", "scores.png"):
+    plots = ("roc.png", "scores.png", "calibration.png", "importance.png")
+    assert all(f"{PLOTS_DIR}/{plot}" in card for plot in plots)
+    for plot in plots:
         image = (model_card_dir / PLOTS_DIR / plot).read_bytes()
         assert image.startswith(b"\x89PNG") and len(image) > 10_000, plot
 
@@ -164,7 +168,7 @@ def test_suggestions_are_printed_and_never_applied(serve_env):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("(not applied)") == 2
     assert "approving 50% of the rows: --maybe" in result.stdout
-    assert report(serve_env).stdout == result.stdout.partition("\n\n")[0] + "\n"  # the report as without them
+    assert result.stdout.startswith(report(serve_env).stdout)  # the report as without them, then the suggestions
 
 
 def test_thresholds_that_make_no_policy_are_refused_in_one_line(serve_env):
@@ -187,3 +191,75 @@ def test_bad_arguments_are_refused_in_one_line(capsys, arguments, message):
         report_script.main(arguments)
     assert refused.value.code == 2
     assert message in capsys.readouterr().err.splitlines()[-1]
+
+
+def model_metadata(serve_env: dict) -> dict:
+    command = [sys.executable, "-m", "bentoml", "models", "get", f"{settings.MODEL_NAME}:latest", "-o", "json"]
+    return json.loads(subprocess.run(command, env=serve_env, check=True, capture_output=True, text=True).stdout)[
+        "metadata"
+    ]
+
+
+def test_gini_and_ks_are_those_of_the_served_probabilities(serve_env, validation_decisions):
+    metadata = model_metadata(serve_env)
+    probabilities = [decision["probability"] for decision, _ in validation_decisions]
+    false_positive, true_positive, _ = roc_curve([positive for _, positive in validation_decisions], probabilities)
+    assert metadata["validation_gini"] == pytest.approx(2 * metadata["validation_auc"] - 1, abs=2e-4)
+    assert metadata["validation_ks"] == pytest.approx(max(true_positive - false_positive), abs=1e-3)
+
+
+def test_each_protected_groups_outcomes_are_what_the_service_decides(serve_env, model_card_dir, validation_decisions):
+    """The group table in the metadata and the card, recounted here from the running service's answers."""
+    contract, metadata = load(), model_metadata(serve_env)
+    card = (model_card_dir / CARD_FILE).read_text(encoding="utf-8")
+    assert set(metadata["protected_groups"]) == set(contract.protected)
+    assert metadata["protected_inputs"] == [name for name in contract.protected if name in contract.fields]
+    if not contract.protected:
+        assert "No protected column was named" in card
+    rows = validation_rows()
+    for column in contract.protected:
+        groups = fairness.groups(rows[column])
+        stored = {row["group"]: row for row in metadata["protected_groups"][column]}
+        assert sum(row["rows"] for row in stored.values()) == len(validation_decisions)
+        for group, row in stored.items():
+            mine = [(decision, positive) for (decision, positive), g in zip(validation_decisions, groups, strict=True)
+                    if g == group]  # fmt: skip
+            declined = sum(decision["status"] == POLICY.declined_label for decision, _ in mine)
+            approved = sum(decision["status"] == POLICY.approved_label for decision, _ in mine)
+            negatives = [decision for decision, positive in mine if not positive]
+            false_declines = sum(decision["status"] == POLICY.declined_label for decision in negatives)
+            assert row["rows"] == len(mine), (column, group)
+            assert row["declined_pct"] == pytest.approx(100 * declined / len(mine), abs=0.051)
+            assert row["approved_pct"] == pytest.approx(100 * approved / len(mine), abs=0.051)
+            if negatives:
+                assert row["false_decline_pct"] == pytest.approx(100 * false_declines / len(negatives), abs=0.051)
+        best = max(row["approved_pct"] for row in stored.values())
+        flagged = {group for group, row in stored.items() if row["approved_pct"] < fairness.FOUR_FIFTHS * best - 0.1}
+        assert flagged <= set(fairness.flagged(list(stored.values())))
+        assert f"### `{column}`" in card
+        assert ("an input of the model" in card.split(f"### `{column}`")[1].split("###")[0]) == (
+            column in contract.fields
+        )
+
+
+def test_the_report_prints_the_group_tables_for_other_thresholds(serve_env):
+    contract = load()
+    output = report(serve_env, "--decline", "0.7", "--maybe", "0.2").stdout
+    for column in contract.protected:
+        assert f"\nby {column}:\n" in output
+    if not contract.protected:
+        assert "\nby " not in output
+
+
+def test_numbers_are_reported_in_bands_and_missing_values_in_a_group_of_their_own():
+    ages = pd.Series([18, 25, 33, 41, 52, 67, None, 29, 38, 45] * 10, dtype="float")  # quartiles 29, 38, 45
+    assert fairness.groups(ages)[:7] == ["18-29", "18-29", "30-38", "39-45", "46-67", "46-67", "missing"]
+    assert fairness.groups(pd.Series(["a", None, "b"])) == ["a", "missing", "b"]
+
+
+def test_a_group_approved_at_under_four_fifths_of_the_best_is_flagged():
+    probabilities = np.array([0.1] * 10 + [0.1] * 7 + [0.9] * 3)
+    table = fairness.group_table(probabilities, np.zeros(20, bool), ["a"] * 10 + ["b"] * 10, POLICY)
+    assert [(row["group"], row["approved_pct"], row["approval_ratio"]) for row in table] == [
+        ("a", 100.0, 1.0), ("b", 70.0, 0.7)]  # fmt: skip
+    assert fairness.flagged(table) == ["b"]

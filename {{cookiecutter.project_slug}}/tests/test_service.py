@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 
 import httpx
 import pytest
@@ -12,6 +13,9 @@ from records import invalid_variants, valid_variants
 from scoring import settings
 from scoring.policy import DecisionPolicy
 from scoring.schema import MAX_BATCH_SIZE, Decision
+
+LOGGED = {"event", "time", "decision_id", "model", "decline_threshold", "maybe_threshold", "status", "probability",
+          "reasons"}  # fmt: skip
 
 
 def is_a_decision(answer: dict) -> bool:
@@ -35,6 +39,18 @@ def test_statuses_follow_the_policy(service_url, examples):
         assert decision["model"].startswith(f"{settings.MODEL_NAME}:")
 
 
+def test_every_answer_but_an_approval_gives_its_principal_reasons(service_url, examples, contract):
+    for status, record in examples.items():
+        reasons = classify(service_url, record).json()["reasons"]
+        if status == settings.APPROVED_LABEL:
+            assert reasons == []
+            continue
+        assert 1 <= len(reasons) <= DecisionPolicy().max_reasons
+        assert all(reason["field"] in contract["fields"] and reason["contribution"] > 0 for reason in reasons)
+        contributions = [reason["contribution"] for reason in reasons]
+        assert contributions == sorted(contributions, reverse=True)
+
+
 def test_records_at_the_edges_of_the_contract_are_accepted(service_url, contract):
     refused = {
         name: response.text
@@ -53,6 +69,11 @@ def test_batch_answers_in_order_as_single_requests_do(service_url, examples):
     assert [decision["status"] for decision in response.json()] == [decision["status"] for decision in singles]
     for batched, single in zip(response.json(), singles, strict=True):
         assert batched["probability"] == pytest.approx(single["probability"])
+        assert [reason["field"] for reason in batched["reasons"]] == [reason["field"] for reason in single["reasons"]]
+        contributions = [reason["contribution"] for reason in single["reasons"]]
+        assert [reason["contribution"] for reason in batched["reasons"]] == pytest.approx(contributions)
+    ids = [decision["decision_id"] for decision in [*response.json(), *singles]]
+    assert len(set(ids)) == len(ids)
 
 
 def test_concurrent_requests_each_get_their_own_answer(service_url, examples):
@@ -125,15 +146,47 @@ def test_worker_memory_stays_flat_over_many_requests(service_url, contract):
     assert worker_memory_mib(service_url) - before < 2
 
 
-def test_each_decision_is_logged_as_a_json_line_without_the_records_fields(service_url, serve_env, examples):
-    decision = classify(service_url, next(iter(examples.values()))).json()
-    logged = [
-        json.loads(line)  # the whole line is one JSON object
-        for line in service_log(service_url, serve_env).read_text().splitlines()
-        if line.startswith('{"event": "decision"')
-    ]
-    assert decision in [{key: entry[key] for key in decision} for entry in logged]
-    assert all(set(entry) == {"event", "time", "status", "probability", "model"} for entry in logged)
+def logged_decisions(service_url: str, serve_env: dict) -> dict[str, dict]:
+    """The decision log's lines so far, by decision id (each whole line one JSON object)."""
+    lines = service_log(service_url, serve_env).read_text().splitlines()
+    return {entry["decision_id"]: entry for entry in map(json.loads, filter(DECISION_LINE.match, lines))}
+
+
+DECISION_LINE = re.compile(r'\{"event": "decision"')
+
+
+def test_each_decision_is_logged_with_its_id_policy_and_reasons_fields(service_url, serve_env, examples):
+    policy = DecisionPolicy()
+    answers = [classify(service_url, record).json() for record in examples.values()]
+    logged = logged_decisions(service_url, serve_env)
+    for answer in answers:
+        entry = logged[answer["decision_id"]]
+        assert set(entry) == LOGGED
+        assert {key: entry[key] for key in ("status", "probability", "model")} == {
+            key: answer[key] for key in ("status", "probability", "model")}  # fmt: skip
+        assert entry["reasons"] == [reason["field"] for reason in answer["reasons"]]
+        assert entry["decline_threshold"] == policy.decline_threshold
+        assert entry["maybe_threshold"] == policy.maybe_threshold
+
+
+def test_no_value_of_a_record_reaches_any_log(service_url, serve_env, contract):
+    """Values only this test sends, accepted and refused, then every line the server wrote is searched for them."""
+    marked, values = dict(contract["example"]), []
+    for name, spec in contract["fields"].items():
+        low, high = spec.get("minimum"), spec.get("maximum")
+        low, high = 0 if low is None else low, 10**9 if high is None else high
+        mark = {"number": low + 1.0123456789, "integer": low + 4321}.get(spec["kind"])
+        if mark is not None and mark <= high:
+            marked[name] = mark
+            values.append(json.dumps(mark))
+    if not values:
+        pytest.skip("no numeric field wide enough to hold a value no log line could hold by chance")
+    assert classify(service_url, marked).status_code == 200
+    refused = {**marked, "__secret_key__": "s3cr3t-v4lue"}
+    assert classify(service_url, refused).status_code == 400
+    text = service_log(service_url, serve_env).read_text()
+    assert "s3cr3t-v4lue" not in text
+    assert not [value for value in values if value in text]
 
 
 def test_openapi_shows_the_contracts_example(service_url, contract):

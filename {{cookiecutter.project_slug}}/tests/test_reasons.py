@@ -1,0 +1,80 @@
+"""Principal reasons: exact tree attributions, summed back to the contract's fields, the same on every path."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import PROJECT_DIR
+
+from scoring.contract import load
+from scoring.features import FeatureEncoder
+from scoring.reasons import Reasons
+
+# Run in the trained model's environment: the served explainer against the framework's own attributions and the
+# served probabilities, on the validation rows.
+EXPLAIN = """
+import json, numpy as np
+from examples import validation_records
+from scoring import model_store
+from scoring.model_store import framework
+bento_model = model_store.served_model()
+scorer = model_store.load(bento_model)
+features = scorer.encoder.encode_records(validation_records())
+served = scorer.explain(features)
+own = framework.contributions(framework.load(bento_model), features)
+probabilities = scorer.probabilities(features).astype(float)
+by_field = scorer._reasons.by_field(served)
+one_by_one = np.concatenate([scorer.explain(features[i : i + 1]) for i in range(len(features))])
+print(json.dumps({"served": served.tolist(), "own": own.tolist(), "probabilities": probabilities.tolist(),
+                  "by_field": by_field.tolist(), "one_by_one": one_by_one.tolist(),
+                  "explainer": bento_model.info.metadata["reasons"], "tree_shap": scorer.tree_shap}))
+"""
+
+
+@pytest.fixture(scope="module")
+def explained(serve_env) -> dict:
+    env = {**serve_env, "PYTHONPATH": f"{PROJECT_DIR}:{PROJECT_DIR / 'tests'}"}
+    output = subprocess.run([sys.executable, "-c", EXPLAIN], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert output.returncode == 0, output.stderr
+    result = json.loads(output.stdout)
+    return {key: np.array(value) if isinstance(value, list) else value for key, value in result.items()}
+
+
+def test_contributions_and_bias_add_up_to_the_log_odds(explained):
+    probabilities, total = explained["probabilities"], explained["served"].sum(axis=1)
+    clear = (probabilities > 1e-3) & (probabilities < 1 - 1e-3)  # where float32 probabilities give the log-odds
+    assert np.max(np.abs(total - np.log(probabilities / (1 - probabilities)))[clear]) <= 1e-4
+    assert np.max(np.abs(1 / (1 + np.exp(-total)) - probabilities)) <= 1e-6
+
+
+def test_the_served_explainer_gives_the_frameworks_own_attributions(explained):
+    assert np.max(np.abs(explained["served"] - explained["own"])) <= 1e-5
+    assert explained["explainer"].startswith("shap's compiled" if explained["tree_shap"] else "the framework's own")
+    assert np.array_equal(explained["one_by_one"], explained["served"])  # a one-record request explains alike
+
+
+def test_a_fields_encoded_columns_are_summed_back_to_it(explained):
+    contract = load()
+    assert explained["by_field"].shape[1] == len(contract.fields)
+    assert np.allclose(explained["by_field"].sum(axis=1), explained["served"][:, :-1].sum(axis=1))
+
+
+def test_reasons_name_fields_largest_first_positive_only_at_most_the_limit():
+    contract = load()
+    encoder = FeatureEncoder(contract)
+    reasons = Reasons(contract, encoder)
+    contributions = np.random.default_rng(0).normal(size=(200, len(encoder.columns) + 1))
+    by_field = reasons.by_field(contributions)
+    for limit in (0, 1, 4, len(contract.fields) + 3):
+        for row, principal in zip(by_field, reasons.principal(contributions, limit), strict=True):
+            expected = sorted((value for value in row if value > 0), reverse=True)[:limit]
+            assert [reason["contribution"] for reason in principal] == pytest.approx(expected)
+            assert all(reason["field"] in contract.fields for reason in principal)
+            assert [reason["text"] for reason in principal] == [contract.reason_text(r["field"]) for r in principal]
+
+
+def test_every_field_has_a_reason_text():
+    contract = load()
+    assert all(contract.reason_text(name).strip() for name in contract.fields)
