@@ -8,7 +8,9 @@ import sys
 import pytest
 
 LOADS = ["/classify, 16 clients", "/classify, 64 clients", "/classify_batch of 64, 16 clients",
-         "/classify_batch of 64, 1 client", "/classify_batch of 1, 1 client"]  # fmt: skip
+         "/classify_batch of 64, 1 client", "/classify_batch of 1, 1 client",
+         "/classify, an approved record, 16 clients", "/classify, a declined record, 16 clients",
+         "/classify_batch of 64 validation records, 16 clients"]  # fmt: skip
 # | load | server | requests/s | records/s | p50 ms | p99 ms | p99 ms, wrk's | failed | vs FastAPI | vs floor
 # | vs BentoML |
 ROW = re.compile(r"\| (?P<load>[^|]+) \| (?P<server>\w+) \| (?P<rate>[\d,]+) \| [\d,]+ \| [\d.]+ \| [\d.]+ "
@@ -44,7 +46,9 @@ def test_benchmark_compares_the_service_with_fastapi_the_floor_and_bentoml_alone
     assert [row["server"] for row in rows if row["load"] == LOADS[2]] == ["bentoml", "service"]
     assert [ratio.endswith("x") for ratio in ratios[LOADS[2], "service"]] == [False, False, True]
     verdicts = [line for line in result.stdout.splitlines() if line.startswith("- ")]
-    assert len(verdicts) == 11 + 2 * len(hog)
+    assert len(verdicts) == 13 + 2 * len(hog)
+    assert re.search(r"a declined record \(with reasons\) at least 0.67x an approved one.*\(measured: [\d.]+x; "
+                     r"a declined record [\d,]+/s, an approved record [\d,]+/s\)", result.stdout)  # fmt: skip
     assert all(re.match(r"- (PASS|MISS): .* \(measured: .+\)$", line) for line in verdicts)
     if hog:  # each ratio's change, and each side's own: a ratio moves when either side does
         hog_rounds = [line.split("]")[0] for line in result.stdout.splitlines() if line.startswith("[CPU hog")]

@@ -42,6 +42,7 @@ def problems(result) -> list[str]:
         ({"docker_image": "r\u00e9gistry/loan"}, "docker_image: 'r\u00e9gistry/loan' is not an image reference"),
         ({"docker_image": "registry/loan@sha256:ab12"}, "docker_image: 'registry/loan@sha256:ab12' is a digest"),
         ({"target_column": "y"}, "target_column: only used with data_path"),
+        ({"protected_columns": "age"}, "protected_columns: only used with data_path"),
     ],
 )
 def test_invalid_answer_stops_generation_before_anything_is_created(cookies, tmp_path, answers, message):

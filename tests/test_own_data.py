@@ -6,6 +6,7 @@ the target and are excluded, as a team would).
 """
 
 import json
+import re
 
 import httpx
 import pandas as pd
@@ -22,6 +23,7 @@ DATA_SETS = {
         "target_column": "card",
         "positive_class": "no",
         "exclude_columns": "share,expenditure",
+        "protected_columns": "age",
     },
 }
 AUC_FLOOR = {"titanic": 0.8, "creditcard": 0.7}  # 0.89-0.90 and 0.76-0.81 with these columns
@@ -37,7 +39,8 @@ def bake_data_set(bake, data_set: str, framework: str = "xgboost"):
 def csv_records(data_set: str, rows: int = 40) -> list[dict]:
     """Real rows of the CSV, minus the target and the excluded columns, as a client would post them."""
     answers = DATA_SETS[data_set]
-    dropped = [answers["target_column"], *filter(None, answers.get("exclude_columns", "").split(","))]
+    left_out = f"{answers.get('exclude_columns', '')},{answers.get('protected_columns', '')}"
+    dropped = [answers["target_column"], *filter(None, left_out.split(","))]
     frame = pd.read_csv(answers["data_path"]).drop(columns=dropped).head(rows)
     return json.loads(frame.to_json(orient="records"))
 
@@ -52,12 +55,30 @@ def test_titanic_contract_keeps_the_inputs_and_leaves_out_the_name(bake):
     assert contract["target"] == {"column": "survived", "positive_class": "yes", "negative_class": "no"}
 
 
-def test_creditcard_contract_has_booleans_and_no_excluded_column(bake):
+def test_creditcard_contract_has_booleans_and_no_excluded_or_protected_column(bake):
     contract = bake_data_set(bake, "creditcard").contract
     assert set(contract["fields"]) == set(pd.read_csv(DATA_SETS["creditcard"]["data_path"]).columns) - {
-        "card", "share", "expenditure"}  # fmt: skip
+        "card", "share", "expenditure", "age"}  # fmt: skip
     assert contract["fields"]["owner"]["kind"] == contract["fields"]["selfemp"]["kind"] == "boolean"
-    assert set(contract["excluded"]) == {"share", "expenditure"}
+    assert set(contract["excluded"]) == {"share", "expenditure", "age"}
+    assert contract["protected"] == ["age"]
+
+
+def test_a_protected_column_is_no_input_and_the_card_reports_its_groups(bake):
+    project = bake_data_set(bake, "creditcard")
+    metadata = project.model_info()["metadata"]
+    [age] = metadata["protected_groups"].values()
+    assert metadata["protected_inputs"] == []
+    assert sum(group["rows"] for group in age) == metadata["validation_rows"]
+    assert len(age) == 4 and all(re.fullmatch(r"\d+-\d+", group["group"]) for group in age), age  # bands of ages
+    card = (project.path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "### `age`: not an input of the model" in card
+    assert all(f"| {group['group']} | {group['rows']:,} |" in card for group in age)
+
+
+def test_titanic_card_says_no_protected_column_was_named(bake):
+    card = (bake_data_set(bake, "titanic").path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "No protected column was named" in card
 
 
 @pytest.mark.slow(minutes=2.5)
@@ -103,6 +124,8 @@ def test_relative_data_path_is_relative_to_where_cookiecutter_runs(bake, monkeyp
         ({"positive_class": "maybe"}, "positive class 'maybe' is not a value of 'survived' ('no', 'yes')"),
         ({"target_column": "passengerClass", "positive_class": "1st"}, "needs exactly 2 values, found 3"),
         ({"exclude_columns": "ticket"}, "no column 'ticket'"),
+        ({"protected_columns": "gender"}, "no column 'gender'"),
+        ({"protected_columns": "survived"}, "the target 'survived' cannot be a protected column"),
         ({"data_path": str(SHARED_DATA / "nowhere.csv")}, "no such file"),
         ({"data_path": str(SHARED_DATA)}, "not a file"),
         ({"target_column": ""}, "target_column: required with data_path"),

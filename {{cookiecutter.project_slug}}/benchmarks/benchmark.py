@@ -33,8 +33,10 @@ import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(PROJECT_DIR), str(PROJECT_DIR / "tests")]
-from live_service import running_server, running_service, service_log, worker_memory_mib  # noqa: E402
+from examples import validation_records  # noqa: E402
+from live_service import band_examples, running_server, running_service, service_log, worker_memory_mib  # noqa: E402
 
+from scoring.policy import load_policy  # noqa: E402
 from scoring.serving import load_options  # noqa: E402
 from scoring.settings import ENV_PREFIX  # noqa: E402
 
@@ -70,6 +72,20 @@ LOADS = [
     Load("/classify_batch of 64, 1 client", "/classify_batch", {"records": [EXAMPLE] * 64}, 1),
     Load("/classify_batch of 1, 1 client", "/classify_batch", {"records": [EXAMPLE]}, 1),
 ]
+
+
+APPROVED, DECLINED = "/classify, an approved record, 16 clients", "/classify, a declined record, 16 clients"
+MIXED = "/classify_batch of 64 validation records, 16 clients"
+
+
+def reason_loads(url: str) -> list[Load]:
+    """The cost of reasons: a declined record against an approved one (each the median of its status among the
+    validation rows, as the service decides), and batches of validation records as they come, reasons on."""
+    policy, records = load_policy(), validation_records()
+    examples = band_examples(url, records)
+    return [Load(APPROVED, "/classify", examples[policy.approved_label], 16),
+            Load(DECLINED, "/classify", examples[policy.declined_label], 16),
+            Load(MIXED, "/classify_batch", {"records": records[:64]}, 16)]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,7 @@ def cpu_hog():
 
 @dataclass
 class Measurement:
+    loads: list[Load]  # LOADS, then the reasons' (reason_loads)
     results: dict[tuple[str, str], list[Result]]  # (load, server) -> one result a round
     memory_mib: tuple[float, float]  # the service's workers, after the warm-up and at the end
     requests_served: int
@@ -162,10 +179,11 @@ def measure(args: argparse.Namespace) -> Measurement:
     # Every server gets the service's number of worker processes: ratios compare like with like.
     workers = args.workers or load_options().workers  # validated as `bentoml serve` would
     env = {**os.environ, f"{ENV_PREFIX}WORKERS": str(workers)}
-    runs = [(load, server) for load in LOADS for server in load.servers]
-    results: dict[tuple[str, str], list[Result]] = {(load.name, server): [] for load, server in runs}
     with ExitStack() as servers:
         urls = {"service": servers.enter_context(running_service(PROJECT_DIR, env))}
+        loads = [*LOADS, *reason_loads(urls["service"])]
+        runs = [(load, server) for load in loads for server in load.servers]
+        results: dict[tuple[str, str], list[Result]] = {(load.name, server): [] for load, server in runs}
         urls["bentoml"] = servers.enter_context(running_service(PROJECT_DIR, env, target=BENTOML_FLOOR))
         for name, app in PEERS.items():
             command = [*UVICORN, "--workers", str(workers), app]
@@ -195,7 +213,7 @@ def measure(args: argparse.Namespace) -> Measurement:
         int(result.requests_per_second * args.seconds)
         for (_, server), rounds in results.items() if server == "service" for result in rounds
     )  # fmt: skip
-    return Measurement(results, (memory_before, memory_after), served, gc_pauses(log), workers,
+    return Measurement(loads, results, (memory_before, memory_after), served, gc_pauses(log), workers,
                        hogged, "wrk" if client is wrk else "the Python client")  # fmt: skip
 
 
@@ -222,7 +240,7 @@ def report(measurement: Measurement) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     compared = {"service": ("fastapi", "floor", "bentoml"), "bentoml": ("fastapi", "floor")}
-    for load in LOADS:
+    for load in measurement.loads:
         for server in load.servers:
             rounds = measurement.results[load.name, server]
             rate = median(rounds, "requests_per_second")
@@ -240,7 +258,7 @@ def verdicts(measurement: Measurement) -> list[str]:
     def check(target: str, met: bool, measured: str) -> str:
         return f"- {'PASS' if met else 'MISS'}: {target} (measured: {measured})"
 
-    service = {load.name: measurement.results[load.name, "service"] for load in LOADS}
+    service = {load.name: measurement.results[load.name, "service"] for load in measurement.loads}
     lines = []
     for load in SINGLE:  # each with BentoML's floor's figure: what no BentoML service could better here
         for peer, target, what in (("fastapi", 2, "the FastAPI endpoint"), ("floor", 0.5, "the HTTP floor")):
@@ -258,6 +276,13 @@ def verdicts(measurement: Measurement) -> list[str]:
     for load, target_ms in ((one_client, 10), (one_row, 5)):
         p50 = median(service[load.name], "p50_ms")
         lines.append(check(f"{load.name}: p50 at most {target_ms} ms", p50 <= target_ms, f"{p50:.1f} ms"))
+    declined = ratio_of_rounds(service[DECLINED], service[APPROVED])
+    rates = ", ".join(f"{name.split(',')[1].strip()} {median(service[name], 'requests_per_second'):,.0f}/s"
+                      for name in (DECLINED, APPROVED))  # fmt: skip
+    lines.append(check("a declined record (with reasons) at least 0.67x an approved one, /classify, 16 clients",
+                       declined >= 0.67, f"{declined:.2f}x; {rates}"))  # fmt: skip
+    mixed = median(service[MIXED], "requests_per_second") * 64
+    lines.append(check(f"{MIXED}: at least 30,000 records/s with reasons", mixed >= 30_000, f"{mixed:,.0f}"))
     before, after = measurement.memory_mib
     lines.append(check(f"worker memory grows less than 30 MiB over {measurement.requests_served:,} requests",
                        after - before < 30, f"{before:.0f} -> {after:.0f} MiB"))  # fmt: skip
