@@ -70,7 +70,8 @@ def test_a_protected_column_is_no_input_and_the_card_reports_its_groups(bake):
     [age] = metadata["protected_groups"].values()
     assert metadata["protected_inputs"] == []
     assert sum(group["rows"] for group in age) == metadata["validation_rows"]
-    assert len(age) == 4 and all(re.fullmatch(r"\d+-\d+", group["group"]) for group in age), age  # bands of ages
+    # quartile bands of its ages, which have months as fractions: in interval notation, whole edges
+    assert len(age) == 4 and all(re.fullmatch(r"[\[(]\d+, \d+\]", group["group"]) for group in age), age
     card = (project.path / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "### `age`: not an input of the model" in card
     assert all(f"| {group['group']} | {group['rows']:,} |" in card for group in age)

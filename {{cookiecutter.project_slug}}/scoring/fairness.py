@@ -34,10 +34,15 @@ def groups(values: pd.Series) -> list[str]:
 
 
 def _bands(numbers: pd.Series) -> list[str]:
-    edges = np.unique(np.quantile(numbers.dropna(), np.linspace(0, 1, BANDS + 1)))
-    whole = bool((numbers.dropna() % 1 == 0).all())
-    if whole:
-        edges = np.unique(np.round(edges))
+    """Quartile bands with readable edges: whole numbers as 18-29, 30-38...; others in interval notation with
+    the edges rounded (to whole numbers where the values span 10 or more), e.g. [0, 25], (25, 32]..."""
+    present = numbers.dropna()
+    edges = np.quantile(present, np.linspace(0, 1, BANDS + 1))
+    whole = bool((present % 1 == 0).all())
+    digits = 0 if whole or np.ptp(present) >= 10 else 2
+    scale = 10**digits  # the outer edges rounded outwards, the inner ones to the nearest
+    outer = np.floor(present.min() * scale) / scale, np.ceil(present.max() * scale) / scale
+    edges = np.unique([outer[0], *np.round(edges[1:-1], digits), outer[1]])
     labels = [_band_label(edges, index, whole) for index in range(len(edges) - 1)]
     banded = pd.cut(numbers, edges, labels=labels, include_lowest=True)
     return [MISSING if pd.isna(band) else str(band) for band in banded]
@@ -45,9 +50,9 @@ def _bands(numbers: pd.Series) -> list[str]:
 
 def _band_label(edges: np.ndarray, index: int, whole: bool) -> str:
     low, high = edges[index], edges[index + 1]
-    if whole:  # whole numbers above the band before: 18-29, 30-37...
+    if whole:  # whole numbers above the band before: 18-29, 30-38...
         return f"{low if index == 0 else low + 1:g}-{high:g}"
-    return f"{low:g} to {high:g}" if index == 0 else f"over {low:g} to {high:g}"
+    return f"{'[' if index == 0 else '('}{low:g}, {high:g}]"
 
 
 def _auc(positive: np.ndarray, probabilities: np.ndarray) -> float:

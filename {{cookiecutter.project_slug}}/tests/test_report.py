@@ -254,6 +254,8 @@ def test_numbers_are_reported_in_bands_and_missing_values_in_a_group_of_their_ow
     ages = pd.Series([18, 25, 33, 41, 52, 67, None, 29, 38, 45] * 10, dtype="float")  # quartiles 29, 38, 45
     assert fairness.groups(ages)[:7] == ["18-29", "18-29", "30-38", "39-45", "46-67", "46-67", "missing"]
     assert fairness.groups(pd.Series(["a", None, "b"])) == ["a", "missing", "b"]
+    fractions = pd.Series(np.linspace(0.5, 67.25, 40))  # ages with months: whole inner edges
+    assert sorted(set(fairness.groups(fractions))) == ["(17, 34]", "(34, 51]", "(51, 68]", "[0, 17]"]
 
 
 def test_a_group_approved_at_under_four_fifths_of_the_best_is_flagged():
