@@ -24,6 +24,16 @@ def test_environment_overrides_reach_the_running_service(serve_env, examples):
         decision = classify(url, declined).json()
     assert decision["probability"] < 0.999998  # declined under the generated thresholds, approved here
     assert decision["status"] == "GRANTED"
+    assert decision["reasons"] == []  # an approval gives none
+
+
+def test_max_reasons_caps_the_reasons_and_zero_turns_them_off(serve_env, examples):
+    declined = examples[settings.DECLINED_LABEL]
+    for limit in (1, 0):
+        with running_service(PROJECT_DIR, {**serve_env, f"{settings.ENV_PREFIX}MAX_REASONS": str(limit)}) as url:
+            decision = classify(url, declined).json()
+        assert decision["status"] == settings.DECLINED_LABEL
+        assert len(decision["reasons"]) == limit
 
 
 def test_invalid_override_stops_the_service_with_the_variable_named(serve_env):
