@@ -2,7 +2,7 @@
 
 import bentoml
 
-from scoring import bentoml_fixes, decision_log, decisions, model_store, serving, settings
+from scoring import bentoml_fixes, deciding, decision_log, model_store, serving, settings
 from scoring.middleware import BodyLimit, JSONOnly, OpenAPIDocument, UnknownPaths
 from scoring.policy import load_policy
 from scoring.schema import CONTRACT, MAX_BODY_BYTES, Batch, Decision, Record, as_record, json_answer
@@ -34,6 +34,7 @@ class Decisions:
 
     def __init__(self) -> None:
         self.scorer = model_store.load(self.bento_model)
+        self.scorer.reasons(self.scorer.encoder.encode_records([CONTRACT.example]), 1)  # fails the start, not a request
         serving.settle_garbage_collector()
         serving.warn_about_long_gc_pauses()
 
@@ -54,7 +55,7 @@ class Decisions:
     # Decisions as dicts, answered with json_answer (sent as they are; the APIs' annotations give the
     # OpenAPI document): BentoML's own answer path took a quarter of a batch's CPU.
     def decide(self, records: list[dict]) -> list[dict]:
-        decided = decisions.decide(self.scorer, POLICY, self.scorer.encoder.encode_records(records))
+        decided = deciding.decide(self.scorer, POLICY, self.scorer.encoder.encode_records(records))
         answers = [
             {"status": status, "probability": probability, "model": self.scorer.tag, "decision_id": decision_id,
              "reasons": reasons}

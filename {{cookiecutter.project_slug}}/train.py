@@ -11,6 +11,7 @@ problem is one line on stderr, and exit code 2.
 """
 
 import argparse
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass
@@ -125,24 +126,39 @@ def train_and_validate(args: argparse.Namespace) -> Trained:
     encoder = FeatureEncoder(contract)
     scorer = model_store.fit(contract, encoder.encode_frame(train), data.target_values(train, contract), args.seed)
     features = encoder.encode_frame(validation)
+    probabilities = scorer.probabilities(features)
+    tree_shap, explainer = model_store.check_tree_shap(scorer, features)
+    scorer = dataclasses.replace(scorer, tree_shap=tree_shap)  # explained as it will be served
+    if (gap := model_store.check_additivity(scorer, features, probabilities)) > model_store.MAX_LOG_ODDS_DIFFERENCE:
+        raise Refused(f"the reasons' contributions miss the validation rows' log-odds by up to {gap:.1e}: "
+                      "nothing saved")  # fmt: skip
+    by_field = scorer.field_contributions(features)
     scores = report.Validation(
-        scorer.probabilities(features),
+        probabilities,
         data.target_values(validation, contract) == 1,
         groups={column: fairness.groups(validation[column]) for column in contract.protected},
-        importance=_importance(scorer, features),
+        importance=_importance(contract, by_field),
+        unexplained=_unexplained(probabilities, by_field),
     )
     if scores.auc < args.min_auc and not args.force:
         raise Refused(f"validation AUC {scores.auc:.3f} is below the quality floor {args.min_auc}: nothing saved "
                       "(better data, or --min-auc / --force)")  # fmt: skip
     onnx, runtime = model_store.compile_onnx(scorer, features, scores.probabilities)
-    tree_shap, explainer = model_store.check_tree_shap(scorer, features)
     return Trained(scorer, len(train), scores, len(rejected), onnx, runtime, tree_shap, explainer)
 
 
-def _importance(scorer: model_store.Scorer, features) -> dict[str, float]:
+def _importance(contract, by_field) -> dict[str, float]:
     """Each field's mean absolute contribution to the log-odds, largest first."""
-    means = abs(scorer.field_contributions(features)).mean(axis=0)
-    return dict(sorted(zip(scorer.contract.fields, means.tolist(), strict=True), key=lambda pair: -pair[1]))
+    means = abs(by_field).mean(axis=0)
+    return dict(sorted(zip(contract.fields, means.tolist(), strict=True), key=lambda pair: -pair[1]))
+
+
+def _unexplained(probabilities, by_field) -> int:
+    """Validation rows that the generated policy would not approve though no field raised their probability:
+    their decision comes from the model's base rate, and their answers carry no reason."""
+    policy = report.generated_policy()
+    not_approved = probabilities > policy.maybe_threshold
+    return int((not_approved & (by_field.max(axis=1) <= 0)).sum())
 
 
 def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
@@ -167,6 +183,7 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
             "protected_inputs": contract.protected_inputs,
             "runtime": trained.runtime,
             "reasons": trained.explainer,
+            "unexplained_rows": validation.unexplained,
             "package_versions": installed_versions(),
         },
         labels={"project": settings.PROJECT_SLUG, "service": settings.SERVICE_NAME, "framework": settings.FRAMEWORK},
@@ -176,6 +193,9 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
     )
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): {report.summary(bands, validation, contract.target)}")
     print(f"Served by {trained.runtime}; reasons by {trained.explainer}")
+    if validation.unexplained:
+        print(f"warning: {validation.unexplained} validation rows not approved have no field that raised their "
+              "probability: their answers carry no reason (MODEL_CARD.md)", file=sys.stderr)  # fmt: skip
     if not args.no_promote:
         model_store.promote(str(bento_model.tag))
         print(f"Serving it from now on ({SERVED_MODEL_FILE.name}); bentoml build packs it")

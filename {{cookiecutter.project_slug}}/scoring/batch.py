@@ -2,7 +2,7 @@
 
 One code path: the model the service serves (model_store.served_model()), the contract's checks
 (scoring.data.check_rows: a row that breaks the contract goes to the reject file with the reason, never
-scored), the same features and model call (Scorer.score_frame) and the same policy (load_policy():
+scored), the same features, model call and reasons (scoring.deciding) and the same policy (load_policy():
 the generated thresholds plus the same environment overrides). `decide` is that path for a frame of
 rows; locally it runs chunk by chunk (memory bounded by the chunk size, whatever the file's size), on
 Spark on each Arrow batch of each executor (mapInPandas).
@@ -32,8 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from scoring import decisions as decision_path
-from scoring import model_store, settings
+from scoring import deciding, model_store, settings
 from scoring.contract import PROJECT_DIR, Contract
 from scoring.contract import load as load_contract
 from scoring.data import DataError, check_rows
@@ -73,8 +72,8 @@ def decide(
     frame: pd.DataFrame, scorer: Scorer, policy: DecisionPolicy, keep: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(decisions, rejects) for the rows of `frame`, whose index is the rows' numbers in the input."""
-    rows, reasons = check_rows(frame[list(scorer.contract.fields)], scorer.contract, with_target=False)
-    decided = decision_path.decide(scorer, policy, scorer.encoder.encode_frame(rows)) if len(rows) else None
+    rows, rejected = check_rows(frame[list(scorer.contract.fields)], scorer.contract, with_target=False)
+    decided = deciding.decide(scorer, policy, scorer.encoder.encode_frame(rows)) if len(rows) else None
     decisions = pd.DataFrame({
         "row": rows.index.to_numpy(np.int64),
         "status": pd.Series(decided.statuses if decided else [], dtype=object),
@@ -85,11 +84,11 @@ def decide(
         principal = decided.reasons if decided else []
         decisions[column] = pd.Series([row[rank]["field"] if len(row) > rank else None for row in principal],
                                       dtype=object)  # fmt: skip
-    reasons = reasons.sort_index()
-    rejects = pd.DataFrame({"row": reasons.index.to_numpy(np.int64), "reason": reasons.to_numpy(str)})
+    rejected = rejected.sort_index()
+    rejects = pd.DataFrame({"row": rejected.index.to_numpy(np.int64), "reason": rejected.to_numpy(str)})
     for column in keep:
         decisions[column] = frame[column].loc[rows.index].to_numpy()
-        rejects[column] = frame[column].loc[reasons.index].to_numpy()
+        rejects[column] = frame[column].loc[rejected.index].to_numpy()
     return decisions, rejects
 
 

@@ -12,6 +12,9 @@ import os
 import random
 import time
 
+# What each line holds, and nothing else.
+KEYS = ("event", "time", "decision_id", "model", "decline_threshold", "maybe_threshold", "status", "probability",
+        "reasons")  # fmt: skip
 LINE = ('{"event": "decision", "time": "%s", "decision_id": "%s", "model": %s, %s"status": %s, '
         '"probability": %r, "reasons": %s}\n')  # fmt: skip
 STDOUT = 1
@@ -36,7 +39,7 @@ def _thresholds(decline: float, maybe: float) -> str:
     return f'"decline_threshold": {decline!r}, "maybe_threshold": {maybe!r}, '
 
 
-@functools.lru_cache(maxsize=4096)  # field names come from the contract: few combinations
+@functools.lru_cache(maxsize=4096)  # the commonest lists of reasons' fields, formatted once
 def _fields(names: tuple[str, ...]) -> str:
     return json.dumps(list(names))
 

@@ -24,7 +24,7 @@ from scoring.features import FeatureEncoder
 from scoring.frameworks import {{ cookiecutter.framework }} as framework
 from scoring.onnx_runtime import OnnxModel, compile_checked
 from scoring.reasons import Reasons
-from scoring.tree_shap import TreeShap
+from scoring.tree_shap import TreeShap, shap_version
 
 MAX_CONTRIBUTION_DIFFERENCE = 1e-5  # on the log-odds scale: the framework's own works in float32
 
@@ -99,6 +99,18 @@ def check_tree_shap(scorer: Scorer, validation_features: np.ndarray) -> tuple[bo
     return True, f"shap's compiled TreeSHAP (the framework's own within {difference:.1e} on {len(own)} rows)"
 
 
+MAX_LOG_ODDS_DIFFERENCE = 1e-4
+
+
+def check_additivity(scorer: Scorer, features: np.ndarray, probabilities: np.ndarray) -> float:
+    """How far the contributions and bias are from each row's log-odds, at most, where float32 probabilities
+    still give the log-odds (between 0.001 and 0.999)."""
+    total = scorer.explain(features).sum(axis=1)
+    clear = (probabilities > 1e-3) & (probabilities < 1 - 1e-3)
+    log_odds = np.log(probabilities[clear] / (1 - probabilities[clear]))
+    return float(np.max(np.abs(total[clear] - log_odds), initial=0))
+
+
 def save(
     scorer: Scorer,
     name: str,
@@ -112,7 +124,7 @@ def save(
     validation scores (the model card's source, scoring/report.py), where it gives the same probabilities
     its ONNX form, which then serves, and whether shap's compiled TreeSHAP gives its attributions."""
     custom_objects = {"contract": scorer.contract.model_dump(mode="json"), "validation": validation}
-    custom_objects["tree_shap"] = tree_shap
+    custom_objects["tree_shap"] = shap_version() if tree_shap else None  # the shap version checked
     if onnx:
         custom_objects["onnx"] = onnx
     return framework.BENTOML_MODULE.save_model(
@@ -126,7 +138,7 @@ def load(bento_model: bentoml.Model) -> Scorer:
     contract, tag = trained_contract(bento_model), str(bento_model.tag)
     if (current := _project_contract()) and current.signature() == contract.signature():
         contract = current
-    model, tree_shap = framework.load(bento_model), bento_model.custom_objects.get("tree_shap", False)
+    model, tree_shap = framework.load(bento_model), bento_model.custom_objects.get("tree_shap") == shap_version()
     if onnx := bento_model.custom_objects.get("onnx"):
         return Scorer(contract, OnnxModel(onnx), tag, native=model, tree_shap=tree_shap)
     single_row = framework.single_row(model) if framework.single_row else None

@@ -46,6 +46,7 @@ class Validation:
     positive: np.ndarray  # booleans
     groups: dict[str, list[str]] = field(default_factory=dict)  # each protected column's group of each row
     importance: dict[str, float] = field(default_factory=dict)  # each field's mean absolute contribution
+    unexplained: int = 0  # rows not approved though no field raised their probability: no reason to give
 
     @cached_property  # the card, its plot and the summary each show it
     def auc(self) -> float:
@@ -69,7 +70,7 @@ class Validation:
         """What the model store keeps with the model: the card can be rebuilt from it (a rollback) even when
         the data file has changed since, and without training packages reading it again."""
         return {"probabilities": self.probabilities.astype(float), "positive": self.positive.astype(bool),
-                "groups": self.groups, "importance": self.importance}  # fmt: skip
+                "groups": self.groups, "importance": self.importance, "unexplained": self.unexplained}  # fmt: skip
 
     @classmethod
     def of(cls, bento_model: bentoml.Model) -> "Validation":
@@ -82,6 +83,7 @@ class Validation:
             np.asarray(stored["positive"], dtype=bool),
             stored.get("groups", {}),
             stored.get("importance", {}),
+            stored.get("unexplained", 0),
         )
 
 
@@ -122,22 +124,11 @@ def bands(validation: Validation, policy: DecisionPolicy) -> list[Band]:
         policy.approved_label: f"{maybe} or below",
     }
     rows = {status: int((statuses == status).sum()) for status in ranges}
-    shares = _percentages(list(rows.values()))
+    shares = fairness.percentages(list(rows.values()))
     return [
         Band(status, ranges[status], rows[status], int(validation.positive[statuses == status].sum()), share)
         for status, share in zip(ranges, shares, strict=True)
     ]
-
-
-def _percentages(counts: list[int]) -> list[float]:
-    """Each count's share of the total in %, to 0.1, adding up to exactly 100.0: the tenths lost to rounding
-    down go to the counts that lost the most (largest remainders)."""
-    exact = [1000 * count / sum(counts) for count in counts]
-    tenths = [math.floor(value) for value in exact]
-    by_remainder = sorted(range(len(counts)), key=lambda index: tenths[index] - exact[index])
-    for index in by_remainder[: 1000 - sum(tenths)]:
-        tenths[index] += 1
-    return [value / 10 for value in tenths]
 
 
 def band_metadata(table: list[Band]) -> list[dict]:
@@ -213,7 +204,7 @@ validation rows held out from training (20 %, both classes in proportion): rows 
 | predicts | the probability that {positive} (the other class: {_md(target.negative_class)}) |
 | trained on | {_md(str(metadata.get("data", "")))}: {metadata.get("train_rows", 0):,} rows |
 | validation AUC | **{validation.auc:.3f}** on {all_rows:,} rows (Gini {validation.gini:.3f}, KS {validation.ks:.3f}) |
-| reasons | {_md(str(metadata.get("reasons", "")))} |
+| reasons | {_md(str(metadata.get("reasons", "")))}{_unexplained(validation)} |
 
 ## What the thresholds do
 
@@ -257,8 +248,8 @@ decline and maybe thresholds.
 
 ![Predicted probability against the observed share of {positive}, validation rows]({PLOTS_DIR}/calibration.png)
 
-Rows grouped by predicted probability (ten bins): a calibrated model's points lie on the diagonal, so a
-probability of 0.3 means about 30 % of such rows are {positive}.
+Rows grouped by predicted probability (ten bins of equal row counts): a calibrated model's points lie on the
+diagonal, so a probability of 0.3 means about 30 % of such rows are {positive}.
 
 ## Probabilities of each class
 
@@ -267,6 +258,15 @@ probability of 0.3 means about 30 % of such rows are {positive}.
 The further apart the two distributions, the better the model separates the classes; the lines are the
 thresholds, and the rows between them get {_md(policy.maybe_label)}.
 """
+
+
+def _unexplained(validation: Validation) -> str:
+    if not validation.unexplained:
+        return ""
+    return (
+        f"; **{validation.unexplained:,} validation rows not approved have no field that raised their "
+        "probability**: their decision comes from the model's base rate, and their answers carry no reason"
+    )
 
 
 def groups_markdown(validation: Validation, policy: DecisionPolicy, contract: Contract) -> str:
@@ -290,8 +290,9 @@ def groups_markdown(validation: Validation, policy: DecisionPolicy, contract: Co
     parts = [heading + textwrap.fill(explanation, 110, break_on_hyphens=False, break_long_words=False) + "\n"]
     for column, table in validation.group_tables(policy).items():
         inputs = column in contract.fields
-        use = ("**an input of the model**: its value moves the probability, and can be a decision's reason"
-               if inputs else "not an input of the model (not in the request)")  # fmt: skip
+        use = ("**an input of the model**: its value moves the probability and can be a decision's reason, which "
+               "can be a prohibited basis (ECOA): decide whether the model may use it" if inputs
+               else "not an input of the model (not in the request)")  # fmt: skip
         header = "| " + " | ".join(fairness.COLUMNS.values()) + " |\n|" + " --- |" + " ---: |" * 8
         body = "\n".join("| " + " | ".join(_md(cell) for cell in fairness.cells(row)) + " |" for row in table)
         flagged = fairness.flagged(table)

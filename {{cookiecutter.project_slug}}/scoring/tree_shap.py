@@ -2,21 +2,27 @@
 reads them, without shap's per-call checks (which cost more than the kernel itself for one row).
 
 train.py keeps it only where it gives the framework's own contributions on every validation row
-(model_store.check_tree_shap); elsewhere the framework's own `contributions` serves. Written for shap 0.51.0,
-whose kernel takes the arguments below: a shap that takes others fails that check, not the service.
+(model_store.check_tree_shap), and the model keeps the shap version checked: under another version the
+framework's own `contributions` serve, as they do wherever the check failed. Written for shap 0.51.0.
 """
 
 from collections.abc import Callable
+from importlib.metadata import version
 
 import numpy as np
+
+
+def shap_version() -> str:
+    return version("shap")
+
 
 PATH_DEPENDENT, IDENTITY = 1, 0  # shap's codes: attributions of the trees' own output (the log-odds)
 
 
 class TreeShap:
-    """Contributions (one column per feature, the bias last) of a tree ensemble shap can read: XGBoost, LightGBM
-    and scikit-learn boosters. The bias is the framework's own (`reference` of one row): shap 0.51 reads
-    XGBoost 3's base score differently, which moves the bias only."""
+    """Contributions (one column per feature, the bias last) of a tree ensemble shap can read: XGBoost, LightGBM,
+    scikit-learn and CatBoost boosters. The bias is the framework's own (`reference` of one row): shap 0.51
+    reads XGBoost 3's base score differently, and CatBoost's not at all, which moves the bias only."""
 
     def __init__(self, model, reference: Callable[[np.ndarray], np.ndarray], width: int) -> None:
         import shap  # noqa: F401 (its compiled module needs the package imported)
@@ -25,12 +31,14 @@ class TreeShap:
 
         self.model, self.reference, self.width = model, reference, width
         trees = TreeEnsemble(model)
-        if trees.values is None:  # an ensemble shap hands back to its framework (CatBoost)
+        if trees.values is None:  # an ensemble shap hands back to its framework
             raise TypeError(f"shap has no compiled trees for {type(model).__name__}")
         self._kernel = _cext.dense_tree_shap
+        # CatBoost's oblivious trees have leaves no training row reached, whose zero weight makes the kernel
+        # divide 0 by 0: a weight too small to count gives CatBoost's own attributions (training checks it).
+        weights = np.where(trees.node_sample_weight > 0, trees.node_sample_weight, 1e-12)
         self._trees = (trees.children_left, trees.children_right, trees.children_default, trees.features,
-                       trees.thresholds, trees.threshold_types, trees.values, trees.node_sample_weight,
-                       trees.max_depth)  # fmt: skip
+                       trees.thresholds, trees.threshold_types, trees.values, weights, trees.max_depth)  # fmt: skip
         self._limit, self._offset, self._dtype = trees.values.shape[0], trees.base_offset, trees.input_dtype
         self.bias = float(reference(np.zeros((1, width)))[0, -1])
 

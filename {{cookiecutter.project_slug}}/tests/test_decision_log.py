@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from scoring import decision_log
 from scoring.policy import DecisionPolicy
 
-LOGGED = {"event", "time", "decision_id", "model", "decline_threshold", "maybe_threshold", "status", "probability",
-          "reasons"}  # fmt: skip
+LOGGED = set(decision_log.KEYS)
 
 
 def test_the_time_is_written_as_datetime_writes_it():

@@ -10,12 +10,11 @@ from conftest import CONTRACT
 from live_service import classify, service_log, worker_memory_mib
 from records import invalid_variants, valid_variants
 
-from scoring import settings
+from scoring import decision_log, settings
 from scoring.policy import DecisionPolicy
 from scoring.schema import MAX_BATCH_SIZE, Decision
 
-LOGGED = {"event", "time", "decision_id", "model", "decline_threshold", "maybe_threshold", "status", "probability",
-          "reasons"}  # fmt: skip
+LOGGED = set(decision_log.KEYS)
 
 
 def is_a_decision(answer: dict) -> bool:

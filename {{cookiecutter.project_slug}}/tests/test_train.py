@@ -164,3 +164,12 @@ def test_a_directory_is_refused(tmp_path, capsys, monkeypatch):
 )
 def test_bad_arguments_are_refused(capsys, monkeypatch, arguments, words):
     assert_refused(refusal(capsys, monkeypatch, *arguments), *words)
+
+
+def test_rows_not_approved_without_a_field_that_raised_them_are_counted():
+    """Where the base rate is above the maybe threshold, a record can be refused with every contribution
+    negative: its answer carries no reason, and the model card says how many validation rows are so."""
+    above = model_store.settings.DECLINE_THRESHOLD + 0.01
+    probabilities = np.array([above, above, 0.01])
+    by_field = np.array([[-1.0, -2.0], [0.5, -1.0], [-1.0, -1.0]])
+    assert train_script._unexplained(probabilities, by_field) == 1
