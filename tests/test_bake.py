@@ -17,7 +17,7 @@ DEFAULT_FILES = {
     "benchmarks/bentoml_floor.py", "benchmarks/peers.py", "benchmarks/wrk.lua",
     "k8s/deployment.yaml", "k8s/hpa.yaml", "k8s/service.yaml",
     "scoring/__init__.py", "scoring/batch.py", "scoring/bentoml_fixes.py", "scoring/contract.py", "scoring/data.py",
-    "scoring/decision_log.py", "scoring/decisions.py", "scoring/fairness.py", "scoring/features.py",
+    "scoring/deciding.py", "scoring/decision_log.py", "scoring/fairness.py", "scoring/features.py",
     "scoring/frameworks/__init__.py", "scoring/frameworks/xgboost.py", "scoring/inference.py", "scoring/middleware.py",
     "scoring/model_store.py", "scoring/onnx_runtime.py", "scoring/policy.py", "scoring/reasons.py",
     "scoring/report.py", "scoring/schema.py", "scoring/serving.py", "scoring/settings.py", "scoring/synthetic.py",

@@ -230,8 +230,9 @@ def test_each_protected_groups_outcomes_are_what_the_service_decides(serve_env, 
             negatives = [decision for decision, positive in mine if not positive]
             false_declines = sum(decision["status"] == POLICY.declined_label for decision in negatives)
             assert row["rows"] == len(mine), (column, group)
-            assert row["declined_pct"] == pytest.approx(100 * declined / len(mine), abs=0.051)
-            assert row["approved_pct"] == pytest.approx(100 * approved / len(mine), abs=0.051)
+            # shares to 0.1 that add up to 100.0: each within 0.1 of the exact one (largest remainders)
+            assert row["declined_pct"] == pytest.approx(100 * declined / len(mine), abs=0.1 + 1e-9)
+            assert row["approved_pct"] == pytest.approx(100 * approved / len(mine), abs=0.1 + 1e-9)
             if negatives:
                 assert row["false_decline_pct"] == pytest.approx(100 * false_declines / len(negatives), abs=0.051)
         rates = {group: [d["status"] == POLICY.approved_label for (d, _), g in zip(validation_decisions, groups,
@@ -283,5 +284,5 @@ def test_a_figure_without_meaning_is_a_dash_and_the_shares_add_up_to_100():
     probabilities = np.array([0.9, 0.4, 0.1] * 20 + [0.9] * 3)
     positive = np.array([True, False, True] * 20 + [True] * 3)
     table = fairness.group_table(probabilities, positive, ["a"] * 60 + ["b"] * 3, POLICY)
-    assert all(row["declined_pct"] + row["maybe_pct"] + row["approved_pct"] == 100.0 for row in table)
-    assert [fairness.cells(row)[6:] for row in table] == [["0.750", "0.0 %", "1.00"], ["-", "-", "0.00 (few rows)"]]
+    assert all(round(row["declined_pct"] + row["maybe_pct"] + row["approved_pct"], 1) == 100.0 for row in table)
+    assert [fairness.cells(row)[6:] for row in table] == [["0.500", "0.0 %", "1.00"], ["-", "-", "0.00 (few rows)"]]
