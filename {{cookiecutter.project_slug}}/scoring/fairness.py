@@ -7,6 +7,7 @@ quarter of the rows each, anything else as its value; a missing value is a group
 """
 
 import math
+import re
 from functools import partial
 
 import numpy as np
@@ -120,7 +121,13 @@ def group_table(probabilities: np.ndarray, positive: np.ndarray, group: list[str
             "approval_ratio": _rounded(ratio, 2),
             "below_four_fifths": bool(ratio < FOUR_FIFTHS and row["rows"] >= MIN_GROUP_ROWS),
         })  # fmt: skip
-    return table
+    return sorted(table, key=lambda row: _group_order(row["group"]))
+
+
+def _group_order(group: str) -> tuple:
+    """Bands by their first number ([0, 25] before (25, 32]; 5-17 before 18-29), then the rest by name, missing last."""
+    number = re.match(r"[\[(]?(-?[\d.]+)", group)
+    return group == MISSING, float(number[1]) if number else math.inf, group
 
 
 def _rounded(value: float, digits: int) -> float | None:

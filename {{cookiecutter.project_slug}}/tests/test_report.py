@@ -263,8 +263,12 @@ def test_numbers_are_reported_in_bands_and_missing_values_in_a_group_of_their_ow
     ages = pd.Series([18, 25, 33, 41, 52, 67, None, 29, 38, 45] * 10, dtype="float")  # quartiles 29, 38, 45
     assert fairness.groups(ages)[:7] == ["18-29", "18-29", "30-38", "39-45", "46-67", "46-67", "missing"]
     assert fairness.groups(pd.Series(["a", None, "b"])) == ["a", "missing", "b"]
-    fractions = pd.Series(np.linspace(0.5, 67.25, 40))  # ages with months: whole inner edges
-    assert sorted(set(fairness.groups(fractions))) == ["(17, 34]", "(34, 51]", "(51, 68]", "[0, 17]"]
+    fractions = pd.Series(np.linspace(0.5, 67.25, 40))  # ages with months: whole edges
+    table = fairness.group_table(np.full(40, 0.1), np.zeros(40, bool), fairness.groups(fractions), POLICY)
+    assert [row["group"] for row in table] == ["[0, 17]", "(17, 34]", "(34, 51]", "(51, 68]"]  # in their order
+    young = pd.Series([5, 9, 12, 18, 25, 33, 41, 52, 67, None] * 10, dtype="float")
+    table = fairness.group_table(np.full(100, 0.1), np.zeros(100, bool), fairness.groups(young), POLICY)
+    assert [row["group"] for row in table] == ["5-12", "13-25", "26-41", "42-67", "missing"]  # quartiles 12, 25, 41
 
 
 def test_a_group_approved_at_under_four_fifths_of_the_best_is_flagged_unless_it_has_few_rows():
