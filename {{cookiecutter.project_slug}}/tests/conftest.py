@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -48,3 +49,26 @@ def service_url(serve_env) -> str:
 def examples(service_url) -> dict[str, dict]:
     """A typical validation record for each status the service gives (chosen by the service, not by hand)."""
     return band_examples(service_url, validation_records())
+
+
+# What a script run by with_served_model starts with: the served model as the service loads it, and the
+# validation rows' features.
+SERVED_MODEL = """
+import json, pickle, numpy as np
+from examples import validation_records
+from scoring import model_store
+from scoring.model_store import framework
+bento_model = model_store.served_model()
+scorer = model_store.load(bento_model)
+features = scorer.encoder.encode_records(validation_records())
+"""
+
+
+def with_served_model(serve_env: dict[str, str], script: str) -> dict:
+    """Run `script`, after SERVED_MODEL, in the trained model's environment (its own BENTOML_HOME); what it
+    printed, as JSON."""
+    env = {**serve_env, "PYTHONPATH": f"{PROJECT_DIR}:{PROJECT_DIR / 'tests'}"}
+    command = [sys.executable, "-c", SERVED_MODEL + script]
+    output = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert output.returncode == 0, output.stderr
+    return json.loads(output.stdout)

@@ -2,12 +2,10 @@
 
 import json
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import PROJECT_DIR
+from conftest import with_served_model
 
 from scoring import data
 from scoring.contract import load
@@ -15,16 +13,8 @@ from scoring.features import FeatureEncoder
 from scoring.model_store import framework
 from scoring.onnx_runtime import compile_checked
 
-# Run in the trained model's environment (its own BENTOML_HOME): the served runtime (ONNX where it was
-# kept) against the framework's own model, on the validation rows.
+# The served runtime (ONNX where it was kept) against the framework's own model.
 COMPARE = """
-import json, numpy as np
-from examples import validation_records
-from scoring import model_store
-from scoring.model_store import framework
-bento_model = model_store.served_model()
-scorer = model_store.load(bento_model)
-features = scorer.encoder.encode_records(validation_records())
 served = scorer.probabilities(features)
 native = framework.predict_proba(framework.load(bento_model), features)
 one_by_one = np.concatenate([scorer.probabilities(features[i : i + 1]) for i in range(len(features))])
@@ -44,10 +34,7 @@ def test_records_and_data_files_are_encoded_alike():
 
 
 def test_the_served_runtime_gives_the_frameworks_own_probabilities_one_by_one_too(serve_env):
-    env = {**serve_env, "PYTHONPATH": f"{PROJECT_DIR}:{PROJECT_DIR / 'tests'}"}
-    output = subprocess.run([sys.executable, "-c", COMPARE], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    assert output.returncode == 0, output.stderr
-    result = json.loads(output.stdout)
+    result = with_served_model(serve_env, COMPARE)
     assert result["difference"] <= 1e-6
     # A one-record request scores as in a batch (ONNX: through bound buffers), or, where the framework has a
     # single-row path, exactly as the framework's own prediction.

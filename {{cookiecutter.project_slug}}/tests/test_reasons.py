@@ -1,27 +1,15 @@
 """Principal reasons: exact tree attributions, summed back to the contract's fields, the same on every path."""
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from conftest import PROJECT_DIR
+from conftest import with_served_model
 
 from scoring.contract import load
 from scoring.features import FeatureEncoder
 from scoring.reasons import Reasons
 
-# Run in the trained model's environment: the served explainer against the framework's own attributions and the
-# served probabilities, on the validation rows.
+# The served explainer against the framework's own attributions and the served probabilities.
 EXPLAIN = """
-import json, pickle, numpy as np
-from examples import validation_records
-from scoring import model_store
-from scoring.model_store import framework
-bento_model = model_store.served_model()
-scorer = model_store.load(bento_model)
-features = scorer.encoder.encode_records(validation_records())
 served = scorer.explain(features)
 own = framework.contributions(framework.load(bento_model), features)
 probabilities = scorer.probabilities(features).astype(float)
@@ -36,10 +24,7 @@ print(json.dumps({"served": served.tolist(), "own": own.tolist(), "probabilities
 
 @pytest.fixture(scope="module")
 def explained(serve_env) -> dict:
-    env = {**serve_env, "PYTHONPATH": f"{PROJECT_DIR}:{PROJECT_DIR / 'tests'}"}
-    output = subprocess.run([sys.executable, "-c", EXPLAIN], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    assert output.returncode == 0, output.stderr
-    result = json.loads(output.stdout)
+    result = with_served_model(serve_env, EXPLAIN)
     return {key: np.array(value) if isinstance(value, list) else value for key, value in result.items()}
 
 
