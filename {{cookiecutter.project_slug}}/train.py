@@ -11,7 +11,6 @@ problem is one line on stderr, and exit code 2.
 """
 
 import argparse
-import dataclasses
 import re
 import sys
 from dataclasses import dataclass
@@ -101,7 +100,6 @@ class Trained:
     rejected_rows: int
     onnx: bytes | None  # the model compiled for onnxruntime, where it gives the same probabilities
     runtime: str  # what serves, and why
-    tree_shap: bool  # shap's compiled TreeSHAP gives the framework's own attributions
     explainer: str  # what explains the decisions, and why
 
 
@@ -127,12 +125,12 @@ def train_and_validate(args: argparse.Namespace) -> Trained:
     scorer = model_store.fit(contract, encoder.encode_frame(train), data.target_values(train, contract), args.seed)
     features = encoder.encode_frame(validation)
     probabilities = scorer.probabilities(features)
-    tree_shap, explainer = model_store.check_tree_shap(scorer, features)
-    scorer = dataclasses.replace(scorer, tree_shap=tree_shap)  # explained as it will be served
-    if (gap := model_store.check_additivity(scorer, features, probabilities)) > model_store.MAX_LOG_ODDS_DIFFERENCE:
+    scorer, explainer = model_store.check_tree_shap(scorer, features)  # explained as it will be served
+    contributions = scorer.explain(features)
+    if (gap := model_store.log_odds_gap(contributions, probabilities)) > model_store.MAX_LOG_ODDS_DIFFERENCE:
         raise Refused(f"the reasons' contributions miss the validation rows' log-odds by up to {gap:.1e}: "
                       "nothing saved")  # fmt: skip
-    by_field = scorer.field_contributions(features)
+    by_field = scorer.by_field(contributions)
     scores = report.Validation(
         probabilities,
         data.target_values(validation, contract) == 1,
@@ -144,7 +142,7 @@ def train_and_validate(args: argparse.Namespace) -> Trained:
         raise Refused(f"validation AUC {scores.auc:.3f} is below the quality floor {args.min_auc}: nothing saved "
                       "(better data, or --min-auc / --force)")  # fmt: skip
     onnx, runtime = model_store.compile_onnx(scorer, features, scores.probabilities)
-    return Trained(scorer, len(train), scores, len(rejected), onnx, runtime, tree_shap, explainer)
+    return Trained(scorer, len(train), scores, len(rejected), onnx, runtime, explainer)
 
 
 def _importance(contract, by_field) -> dict[str, float]:
@@ -189,7 +187,6 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
         labels={"project": settings.PROJECT_SLUG, "service": settings.SERVICE_NAME, "framework": settings.FRAMEWORK},
         validation=validation.as_object(),
         onnx=trained.onnx,
-        tree_shap=trained.tree_shap,
     )
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): {report.summary(bands, validation, contract.target)}")
     print(f"Served by {trained.runtime}; reasons by {trained.explainer}")

@@ -73,17 +73,16 @@ def decide(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(decisions, rejects) for the rows of `frame`, whose index is the rows' numbers in the input."""
     rows, rejected = check_rows(frame[list(scorer.contract.fields)], scorer.contract, with_target=False)
-    decided = deciding.decide(scorer, policy, scorer.encoder.encode_frame(rows)) if len(rows) else None
+    decided = deciding.decide(scorer, policy, scorer.encoder.encode_frame(rows))
     decisions = pd.DataFrame({
         "row": rows.index.to_numpy(np.int64),
-        "status": pd.Series(decided.statuses if decided else [], dtype=object),
-        "probability": np.asarray(decided.probabilities if decided else [], dtype=float),
+        "status": pd.Series(decided.statuses, dtype=object),
+        "probability": np.asarray(decided.probabilities, dtype=float),
         "model": scorer.tag,
     })  # fmt: skip
     for rank, column in enumerate(_reason_columns(policy)):
-        principal = decided.reasons if decided else []
-        decisions[column] = pd.Series([row[rank]["field"] if len(row) > rank else None for row in principal],
-                                      dtype=object)  # fmt: skip
+        fields = [reasons[rank]["field"] if len(reasons) > rank else None for reasons in decided.reasons]
+        decisions[column] = pd.Series(fields, dtype=object)
     rejected = rejected.sort_index()
     rejects = pd.DataFrame({"row": rejected.index.to_numpy(np.int64), "reason": rejected.to_numpy(str)})
     for column in keep:

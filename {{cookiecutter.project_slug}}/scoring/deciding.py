@@ -16,7 +16,9 @@ class Decided(NamedTuple):
 
 
 def decide(scorer: Scorer, policy: DecisionPolicy, features: np.ndarray) -> Decided:
-    """Reasons are computed for the rows that need them only, together."""
+    """Reasons are computed for the rows that need them only, together. No rows: no decisions."""
+    if not len(features):
+        return Decided([], [], [])
     probabilities = scorer.probabilities(features).tolist()
     statuses, explained = policy.decide_all(probabilities)
     reasons: list[list[dict]] = [[] for _ in probabilities]

@@ -10,7 +10,7 @@ update, not another project's training (each project has its own model name).
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from typing import Any
 
@@ -59,9 +59,9 @@ class Scorer:
         """The principal reasons of each row's probability: at most `limit` fields, largest contribution first."""
         return self._reasons.principal(self.explain(features), limit)
 
-    def field_contributions(self, features: np.ndarray) -> np.ndarray:
-        """Each row's contributions summed by contract field (the model card's importance plot)."""
-        return self._reasons.by_field(self.explain(features))
+    def by_field(self, contributions: np.ndarray) -> np.ndarray:
+        """Contributions (from `explain`) summed by contract field, one column per field."""
+        return self._reasons.by_field(contributions)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         if self.single_row and len(features) == 1:
@@ -85,30 +85,28 @@ def compile_onnx(scorer: Scorer, validation_features: np.ndarray, native: np.nda
     return onnx, runtime + ("; one row: the framework's single-row prediction" if single_row else "")
 
 
-def check_tree_shap(scorer: Scorer, validation_features: np.ndarray) -> tuple[bool, str]:
-    """(whether shap's compiled TreeSHAP gives the framework's own contributions on the validation rows; what
-    explains the decisions and why)."""
-    own = framework.contributions(scorer.model, validation_features)
+def check_tree_shap(scorer: Scorer, validation_features: np.ndarray) -> tuple[Scorer, str]:
+    """(the freshly trained `scorer`, explained by shap's compiled TreeSHAP where that gives the framework's own
+    contributions on the validation rows; what explains the decisions and why)."""
+    own, fast = scorer.explain(validation_features), replace(scorer, tree_shap=True)
     try:
-        fast = TreeShap(scorer.model, partial(framework.contributions, scorer.model), validation_features.shape[1])
-        difference = float(np.max(np.abs(fast(validation_features) - own)))
+        difference = float(np.max(np.abs(fast.explain(validation_features) - own)))
     except Exception as error:  # trees shap cannot read: the framework's own attributions serve
-        return False, f"the framework's own TreeSHAP (shap's compiled one: {type(error).__name__})"
+        return scorer, f"the framework's own TreeSHAP (shap's compiled one: {type(error).__name__})"
     if not difference <= MAX_CONTRIBUTION_DIFFERENCE:  # NaN too
-        return False, f"the framework's own TreeSHAP (shap's compiled one differs by up to {difference:.1e})"
-    return True, f"shap's compiled TreeSHAP (the framework's own within {difference:.1e} on {len(own)} rows)"
+        return scorer, f"the framework's own TreeSHAP (shap's compiled one differs by up to {difference:.1e})"
+    return fast, f"shap's compiled TreeSHAP (the framework's own within {difference:.1e} on {len(own)} rows)"
 
 
 MAX_LOG_ODDS_DIFFERENCE = 1e-4
 
 
-def check_additivity(scorer: Scorer, features: np.ndarray, probabilities: np.ndarray) -> float:
+def log_odds_gap(contributions: np.ndarray, probabilities: np.ndarray) -> float:
     """How far the contributions and bias are from each row's log-odds, at most, where float32 probabilities
     still give the log-odds (between 0.001 and 0.999)."""
-    total = scorer.explain(features).sum(axis=1)
     clear = (probabilities > 1e-3) & (probabilities < 1 - 1e-3)
     log_odds = np.log(probabilities[clear] / (1 - probabilities[clear]))
-    return float(np.max(np.abs(total[clear] - log_odds), initial=0))
+    return float(np.max(np.abs(contributions[clear].sum(axis=1) - log_odds), initial=0))
 
 
 def save(
@@ -118,13 +116,12 @@ def save(
     labels: dict,
     validation: dict,
     onnx: bytes | None = None,
-    tree_shap: bool = False,
 ) -> bentoml.Model:
     """Save the model with the contract it was trained on (the store holds all the preprocessing), its
     validation scores (the model card's source, scoring/report.py), where it gives the same probabilities
     its ONNX form, which then serves, and whether shap's compiled TreeSHAP gives its attributions."""
     custom_objects = {"contract": scorer.contract.model_dump(mode="json"), "validation": validation}
-    custom_objects["tree_shap"] = shap_version() if tree_shap else None  # the shap version checked
+    custom_objects["tree_shap"] = shap_version() if scorer.tree_shap else None  # the shap version checked
     if onnx:
         custom_objects["onnx"] = onnx
     return framework.BENTOML_MODULE.save_model(

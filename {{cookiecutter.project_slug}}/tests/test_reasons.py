@@ -13,7 +13,7 @@ EXPLAIN = """
 served = scorer.explain(features)
 own = framework.contributions(framework.load(bento_model), features)
 probabilities = scorer.probabilities(features).astype(float)
-by_field = scorer._reasons.by_field(served)
+by_field = scorer.by_field(served)
 one_by_one = np.concatenate([scorer.explain(features[i : i + 1]) for i in range(len(features))])
 shipped = pickle.loads(pickle.dumps(scorer)).explain(features)  # as batch scoring ships it to Spark workers
 print(json.dumps({"served": served.tolist(), "own": own.tolist(), "probabilities": probabilities.tolist(),
