@@ -11,17 +11,17 @@ LOADS = ["/classify, 16 clients", "/classify, 64 clients", "/classify_batch of 6
          "/classify_batch of 64, 1 client", "/classify_batch of 1, 1 client",
          "/classify, an approved record, 16 clients", "/classify, a declined record, 16 clients",
          "/classify_batch of 64 validation records, 16 clients"]  # fmt: skip
-# | load | server | requests/s | records/s | p50 ms | p99 ms | p99 ms, wrk's | failed | vs FastAPI | vs floor
-# | vs BentoML |
-ROW = re.compile(r"\| (?P<load>[^|]+) \| (?P<server>\w+) \| (?P<rate>[\d,]+) \| [\d,]+ \| [\d.]+ \| [\d.]+ "
+# | load | server | requests/s | records/s | p50 ms | p99 ms | p99 ms, wrk's | failed | vs FastAPI
+# | vs FastAPI sync | vs floor | vs BentoML |
+ROW = re.compile(r"\| (?P<load>[^|]+) \| (?P<server>[\w-]+) \| (?P<rate>[\d,]+) \| [\d,]+ \| [\d.]+ \| [\d.]+ "
                  r"\| (?P<corrected>[\d.]*) "
-                 r"\| (?P<failed>\d+) \| (?P<fastapi>[\d.]*x?) \| (?P<floor>[\d.]*x?) "
+                 r"\| (?P<failed>\d+) \| (?P<fastapi>[\d.]*x?) \| (?P<sync>[\d.]*x?) \| (?P<floor>[\d.]*x?) "
                  r"\| (?P<bentoml>[\d.]*x?) \|")  # fmt: skip
-SERVERS = ("floor", "bentoml", "fastapi", "service")
+SERVERS = ("floor", "bentoml", "fastapi-sync", "fastapi", "service")
 
 
 @pytest.mark.parametrize("client", ["wrk", "python"])
-def test_benchmark_compares_the_service_with_fastapi_the_floor_and_bentoml_alone(bake, tmp_path, client):
+def test_benchmark_compares_the_service_with_two_fastapi_endpoints_the_floor_and_bentoml_alone(bake, tmp_path, client):
     if client == "wrk" and not shutil.which("wrk"):
         pytest.skip("wrk is not installed (.ci/run installs it from Debian)")
     project = bake()
@@ -34,19 +34,20 @@ def test_benchmark_compares_the_service_with_fastapi_the_floor_and_bentoml_alone
     assert f"Every server with {2 if workers else 1} worker process(es); load from {generator}." in result.stdout
     rows = [match.groupdict() for line in result.stdout.splitlines() if (match := ROW.fullmatch(line))]
     one_record = [(load, server) for load in LOADS[:2] for server in SERVERS]
-    assert [(row["load"], row["server"]) for row in rows][:8] == one_record
+    assert [(row["load"], row["server"]) for row in rows][:10] == one_record
     assert [row["load"] for row in rows if row["server"] == "service"] == LOADS
     assert all(int(row["rate"].replace(",", "")) > 0 and row["failed"] == "0" for row in rows)
     assert all((row["corrected"] != "") == (client == "wrk") for row in rows)  # only wrk corrects its own
-    ratios = {(row["load"], row["server"]): (row["fastapi"], row["floor"], row["bentoml"]) for row in rows}
-    for load in LOADS[:2]:  # the service against all three; BentoML's floor against FastAPI and the floor
-        assert [ratio.endswith("x") for ratio in ratios[load, "service"]] == [True, True, True]
-        assert [ratio.endswith("x") for ratio in ratios[load, "bentoml"]] == [True, True, False]
+    ratios = {(row["load"], row["server"]): (row["fastapi"], row["sync"], row["floor"], row["bentoml"]) for row in rows}
+    for load in LOADS[:2]:  # the service against all four; BentoML's floor against the peers
+        assert [ratio.endswith("x") for ratio in ratios[load, "service"]] == [True, True, True, True]
+        assert [ratio.endswith("x") for ratio in ratios[load, "bentoml"]] == [True, True, True, False]
     # 64-record batches: the service against BentoML's floor only (the peers have no /classify_batch)
     assert [row["server"] for row in rows if row["load"] == LOADS[2]] == ["bentoml", "service"]
-    assert [ratio.endswith("x") for ratio in ratios[LOADS[2], "service"]] == [False, False, True]
+    assert [ratio.endswith("x") for ratio in ratios[LOADS[2], "service"]] == [False, False, False, True]
     verdicts = [line for line in result.stdout.splitlines() if line.startswith("- ")]
-    assert len(verdicts) == 13 + 2 * len(hog)
+    assert len(verdicts) == 15 + 2 * len(hog)
+    assert sum("p99 no worse than the FastAPI endpoint's" in line for line in verdicts) == 2
     assert re.search(r"a declined record \(with reasons\) at least 0.67x an approved one.*\(measured: [\d.]+x; "
                      r"a declined record [\d,]+/s, an approved record [\d,]+/s\)", result.stdout)  # fmt: skip
     assert all(re.match(r"- (PASS|MISS): .* \(measured: .+\)$", line) for line in verdicts)

@@ -2,18 +2,19 @@
 
 import bentoml
 
-from scoring import bentoml_fixes, deciding, decision_log, model_store, serving, settings
-from scoring.middleware import BodyLimit, JSONOnly, OpenAPIDocument, UnknownPaths
+from scoring import bentoml_fixes, deciding, decision_log, model_store, schema, serving, settings
+from scoring.decision_routes import DecisionRoutes
+from scoring.middleware import OpenAPIDocument, UnknownPaths
 from scoring.policy import load_policy
-from scoring.schema import CONTRACT, MAX_BODY_BYTES, Batch, Decision, Record, as_record, json_answer
+from scoring.schema import CONTRACT, Batch, Decision, Record, as_record, json_answer
 
-bentoml_fixes.mend_request_path()
 bentoml_fixes.accept_waiting_connections()
-bentoml_fixes.log_rejections_in_one_line()
+bentoml_fixes.send_head_with_body()
+bentoml_fixes.log_in_one_line()
+bentoml_fixes.metrics_of_its_own()
 bentoml_fixes.exit_with_parent()
 bentoml_fixes.bound_shutdown(serving.SHUTDOWN_SECONDS)
-bentoml_fixes.close_idle_connections(serving.HEAD_TIMEOUT_SECONDS)
-bentoml_fixes.retry_after_when_busy(serving.RETRY_AFTER_SECONDS)
+bentoml_fixes.close_slow_connections(serving.SLOW_CLIENT_SECONDS)
 
 # Checked at import, so that `bentoml serve` stops at once with a message naming the problem (a failure
 # in a worker's __init__ makes BentoML restart the worker for ever): an unknown or bad setting such as
@@ -38,22 +39,20 @@ class Decisions:
         serving.settle_garbage_collector()
         serving.warn_about_long_gc_pauses()
 
+    # Over HTTP, DecisionRoutes answers both routes with `decide`; the APIs declare them to BentoML (the
+    # API page, /schema.json for BentoML's clients) and serve calls from Python.
     @bentoml.api(input_spec=Record)
     async def classify(self, **fields) -> Decision:
         """Decide on one record."""
         [decision] = self.decide([as_record(fields)])
         return json_answer(decision)
 
-    # Not BentoML's adaptive batching: a request's records are already a batch, and the batcher made
-    # one-client requests wait for company (26 ms instead of 2 ms) and shed load with bare 503s.
     @bentoml.api(input_spec=Batch)
     async def classify_batch(self, records: list[Record]) -> list[Decision]:
         """Decide on a list of records (1 to 1000), in order, in one model call."""
         return json_answer(self.decide([as_record(record.__dict__) for record in records]))
 
-    # The APIs are async and score in the event loop: a row takes microseconds, less than a hand-off to a thread.
-    # Decisions as dicts, answered with json_answer (sent as they are; the APIs' annotations give the
-    # OpenAPI document): BentoML's own answer path took a quarter of a batch's CPU.
+    # Scores in the event loop: a row takes microseconds, less than a hand-off to a thread.
     def decide(self, records: list[dict]) -> list[dict]:
         decided = deciding.decide(self.scorer, POLICY, self.scorer.encoder.encode_records(records))
         answers = [
@@ -69,9 +68,14 @@ class Decisions:
         return answers
 
 
-API_PATHS = {api.route for api in Decisions.apis.values()}
+ROUTES = {"/classify": (schema.read_record, True), "/classify_batch": (schema.read_batch, False)}
+# With BentoML's tracing or access log on, the decision routes sit behind them (and its metrics) to be seen.
+OBSERVED = ("OpenTelemetryMiddleware", "AccessLogMiddleware") if OPTIONS.tracing or OPTIONS.access_log else ()
+bentoml_fixes.add_outermost_middleware(
+    Decisions, DecisionRoutes, behind=OBSERVED, routes=ROUTES, max_body_bytes=schema.MAX_BODY_BYTES,
+    max_concurrency=OPTIONS.max_concurrency, retry_after=serving.RETRY_AFTER_SECONDS,
+    metrics=OPTIONS.metrics and not OBSERVED,
+)  # fmt: skip
 bentoml_fixes.add_outermost_middleware(Decisions, UnknownPaths)
 REQUEST_MODELS = {"/classify": Record, "/classify_batch": Batch}
 Decisions.add_asgi_middleware(OpenAPIDocument, service=Decisions, inputs=REQUEST_MODELS)
-Decisions.add_asgi_middleware(JSONOnly, paths=API_PATHS)
-Decisions.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)

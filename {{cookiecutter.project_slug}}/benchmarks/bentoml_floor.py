@@ -1,9 +1,9 @@
 """BentoML's floor: the least a BentoML service does for this request, with the service's settings.
 
 The same request model, answer model, BentoML settings (workers, metrics, access log, tracing, timeout),
-fixes of BentoML's request path, way of answering and garbage-collector settings as service.py, but no
-model, no policy, no decision log and none of the project's middleware: it validates the records and
-answers constants.
+way of answering and garbage-collector settings as service.py, but none of the project's middleware (so
+BentoML's own request path), no model, no policy and no decision log: it validates the records and answers
+constants.
 What the service adds to it is the project's; what it lacks against the HTTP floor is BentoML's.
 
 bentoml serve benchmarks.bentoml_floor:Floor --port 3001
@@ -14,8 +14,8 @@ import bentoml
 from scoring import bentoml_fixes, serving
 from scoring.schema import Batch, Decision, Record, json_answer
 
-bentoml_fixes.mend_request_path()  # as service.py: BentoML's timer leak and per-request waste,
-bentoml_fixes.accept_waiting_connections()  # and uvloop's one accept a turn
+bentoml_fixes.accept_waiting_connections()  # as service.py: uvloop's one accept a turn,
+bentoml_fixes.metrics_of_its_own()  # and metrics apart from the service's
 OPTIONS = serving.load_options()
 bentoml_fixes.give_each_worker_its_own_socket(OPTIONS.workers)  # and one socket shared by every worker
 ANSWER = {"status": "APPROVED", "probability": 0.5, "model": "none"}

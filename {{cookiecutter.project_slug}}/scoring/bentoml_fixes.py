@@ -6,66 +6,61 @@ BentoML has configured logging and before it builds the app and the uvicorn serv
 """
 
 import asyncio
-import functools
+import atexit
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 
 import uvicorn
 import uvicorn.protocols.http.auto
 from _bentoml_impl.server.app import ServiceAppFactory
-from _bentoml_sdk.io_models import IOMixin
-from _bentoml_sdk.method import APIMethod
 from bentoml._internal.configuration.containers import BentoMLContainer
-from bentoml._internal.server.http import instruments, traffic
-from pydantic import ValidationError
 from starlette.middleware import Middleware
 
 IN_WORKER = getattr(sys.modules["__main__"].__spec__, "name", "") == "_bentoml_impl.worker.service"
-_OUTERMOST: list[tuple[object, Middleware]] = []  # (bentoml service, middleware)
+_OUTERMOST: list[tuple[object, Middleware, tuple[str, ...]]] = []  # (bentoml service, middleware, behind)
 
 
-def add_outermost_middleware(service, middleware: type, **options) -> None:
-    """Like `add_asgi_middleware`, but in front of BentoML's own middleware (metrics, tracing, access
-    log, timeout, max_concurrency), which user middleware otherwise sits behind."""
+def add_outermost_middleware(service, middleware: type, behind: tuple[str, ...] = (), **options) -> None:
+    """Like `add_asgi_middleware`, but in front of BentoML's own middleware (metrics, tracing, access log,
+    timeout, max_concurrency), which user middleware otherwise sits behind; or, where `behind` names some of
+    BentoML's middleware classes, right behind the last of them that BentoML uses."""
     if not _OUTERMOST:
         bentoml_middleware = ServiceAppFactory.middlewares.fget
 
         def middlewares(factory: ServiceAppFactory) -> list[Middleware]:
-            ours = [entry for service, entry in _OUTERMOST if service is factory.service]
-            return [*ours, *bentoml_middleware(factory)]
+            stack, front = bentoml_middleware(factory), []
+            for owner, entry, names in _OUTERMOST:
+                if owner is not factory.service:
+                    continue
+                if names:
+                    named = [index for index, used in enumerate(stack) if getattr(used.cls, "__name__", "") in names]
+                    stack.insert(max(named, default=-1) + 1, entry)
+                else:
+                    front.append(entry)
+            return [*front, *stack]
 
         ServiceAppFactory.middlewares = property(middlewares)
-    _OUTERMOST.append((service, Middleware(middleware, **options)))
+    _OUTERMOST.append((service, Middleware(middleware, **options), behind))
 
 
-def log_rejections_in_one_line() -> None:
-    """A rejected request is logged as one line: error types and field names, never the values.
-
-    BentoML logs a full traceback for each 400, whose pydantic message quotes every value of the
-    request (`input_value=...`), unknown fields included, and writes JSON keys and URL paths as they
-    come: a line break in either forged a log line."""
-    logging.getLogger("bentoml._internal.server.http_app").addFilter(_one_line_rejections)
+def log_in_one_line() -> None:
+    """Every log line is one line: BentoML writes URL paths as they come, and a line break in one forged a
+    log line."""
     logging.getLogger("uvicorn.error").propagate = False  # BentoML also routes it to root: each line twice
+    # uvicorn formats an access-log call for every answer when the logger has a handler (root's here), which
+    # BentoML's levels then drop: BentoML's own access log (ServingOptions.access_log) is the one to use.
+    logging.getLogger("uvicorn.access").propagate = False
     for logger in ("", "bentoml", "uvicorn.error"):
         for handler in logging.getLogger(logger).handlers:
             handler.addFilter(_escape_control_characters)
-
-
-def _one_line_rejections(record: logging.LogRecord) -> bool:
-    error = record.exc_info[1] if record.exc_info else None
-    if isinstance(error, ValidationError):
-        problems = [f"{problem['type']}@{'.'.join(map(str, problem['loc']))}" for problem in error.errors()[:10]]
-        path, method = record.args if isinstance(record.args, tuple) and len(record.args) == 2 else ("?", "?")
-        record.msg, record.args = "rejected %s %s: %s", (method, path, ", ".join(problems))
-        record.levelno, record.levelname = logging.WARNING, "WARNING"
-        record.exc_info = record.exc_text = None
-    return True
 
 
 def _escape_control_characters(record: logging.LogRecord) -> bool:
@@ -73,6 +68,18 @@ def _escape_control_characters(record: logging.LogRecord) -> bool:
     if any(ord(character) < 32 or 127 <= ord(character) < 160 or character in "\u2028\u2029" for character in message):
         record.msg, record.args = json.dumps(message)[1:-1], None  # \n, \u0085...: still one line
     return True
+
+
+def metrics_of_its_own() -> None:
+    """Each `bentoml serve` keeps its Prometheus files in a directory of its own. BentoML keeps them in one
+    directory per BENTOML_HOME, which every server empties as it starts: a second server, or another project,
+    on the same model store deleted the first one's files, and its /metrics lost its own series. (The
+    `bentoml serve` process imports service.py before it sets the directory up; its workers inherit it.)"""
+    if IN_WORKER:
+        return
+    directory = tempfile.mkdtemp(prefix="bentoml-metrics-")
+    BentoMLContainer.prometheus_multiproc_dir.set(directory)
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
 def exit_with_parent() -> None:
@@ -108,37 +115,72 @@ def bound_shutdown(seconds: int) -> None:
     uvicorn.Config.__init__ = __init__
 
 
-def close_idle_connections(seconds: float) -> None:
+def close_slow_connections(seconds: float) -> None:
     """Close, with 408, connections that send no complete request head within `seconds` of connecting, or
-    between `seconds` and twice that after the last answer. Neither uvicorn nor BentoML bound it: slow
-    sockets were held for ever. (A slow body is bounded by BentoML's traffic timeout.) One timer a
-    connection, checking every `seconds` for a new request: re-arming a timer on each answer cost every
-    request a few microseconds."""
+    between `seconds` and twice that after the last answer, and those still sending a request's body at two
+    checks in a row (a body gets `seconds` to twice that). Neither uvicorn nor BentoML bound either: slow
+    sockets were held for ever. One timer a connection, checking every `seconds`: a timer a request (BentoML's
+    timeout, or asyncio.timeout) cost every request a few microseconds."""
     protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol  # h11, or httptools when installed
 
-    class HeadTimeout(protocol):
+    class SlowTimeout(protocol):
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._arm()
 
         def connection_lost(self, exc) -> None:
-            self._head_timer.cancel()
+            self._slow_timer.cancel()
             super().connection_lost(exc)
 
         def _arm(self) -> None:
-            self._head_cycle = self.cycle  # a new request head makes a new cycle
-            self._head_timer = self.loop.call_later(seconds, self._check)
+            self._checked_cycle = self.cycle  # a new request head makes a new cycle
+            self._slow_timer = self.loop.call_later(seconds, self._check)
 
         def _check(self) -> None:
             if self.transport.is_closing():
                 return
-            if self.cycle is self._head_cycle and (self.cycle is None or self.cycle.response_complete):
+            cycle = self.cycle
+            if cycle is self._checked_cycle and (cycle is None or cycle.response_complete or cycle.more_body):
                 self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 self.transport.close()
             else:
                 self._arm()
 
-    uvicorn.protocols.http.auto.AutoHTTPProtocol = HeadTimeout
+    uvicorn.protocols.http.auto.AutoHTTPProtocol = SlowTimeout
+
+
+def send_head_with_body() -> None:
+    """uvicorn writes an answer's head and its body with a write each: two system calls and, with TCP_NODELAY,
+    two packets for every answer. The head is held until the body's first part, and both go in one write.
+    (uvicorn 0.55's httptools protocol, the one it uses where httptools is installed, as BentoML has it.)"""
+    from uvicorn.protocols.http import httptools_impl
+
+    send = httptools_impl.RequestResponseCycle.send
+
+    async def send_joined(self, message) -> None:
+        if message["type"] == "http.response.start" and not self.response_started:
+            self.transport = _HeadHeldUntilBody(self, self.transport)
+        await send(self, message)
+
+    httptools_impl.RequestResponseCycle.send = send_joined
+
+
+class _HeadHeldUntilBody:
+    """A request cycle's transport until its answer's body starts: the first write (the head) is held, and
+    sent with the second; from then on the cycle writes to its transport again."""
+
+    def __init__(self, cycle, transport) -> None:
+        self.cycle, self.transport, self.head = cycle, transport, None
+
+    def write(self, data: bytes) -> None:
+        if self.head is None:
+            self.head = data
+        else:
+            self.cycle.transport = self.transport
+            self.transport.write(self.head + data)
+
+    def __getattr__(self, name: str):  # close, is_closing...
+        return getattr(self.transport, name)
 
 
 def accept_waiting_connections() -> None:
@@ -245,121 +287,3 @@ def _check_port_is_free(api_socket) -> None:
     with socket.socket(api_socket.family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as circus sets on its own sockets
         probe.bind((api_socket.host, api_socket.port))
-
-
-def retry_after_when_busy(seconds: int) -> None:
-    """BentoML's max_concurrency answers 429 `{"error": "Too many requests"}`, with no Retry-After and no
-    word that the request can be retried: the same answer, with both. (Patched where BentoML makes it: a
-    middleware rewriting answers cost every request a wrapper around `send`. Its other overload answer,
-    503 from the adaptive batcher, cannot happen here: the service does not use it.)"""
-
-    class BusyResponse(traffic.JSONResponse):
-        def __init__(self, content, status_code: int = 200, **options) -> None:
-            if status_code == 429:
-                content = {"error": "Overloaded", "detail": f"the service is busy: retry after {seconds} s"}
-                options["headers"] = {**(options.get("headers") or {}), "retry-after": str(seconds)}
-            super().__init__(content, status_code, **options)
-
-    traffic.JSONResponse = BusyResponse
-
-
-def mend_request_path() -> None:
-    """What BentoML does on every request that it need not, mended: for the service and for BentoML's floor
-    (benchmarks/bentoml_floor.py) alike. Worker CPU a one-record request (A/B, 4 interleaved rounds): 222 us
-    with the timer fix alone, 207 with the next fix too, 196 with three, 182 with four. The fifth is for
-    list answers: a 64-record batch, 3,077 -> 2,462 us (A/B, 5 rounds)."""
-    cancel_request_timers()
-    bind_api_methods_once()
-    add_response_headers_without_injection()
-    look_up_metric_series_once()
-    work_out_media_types_once()
-
-
-def cancel_request_timers() -> None:
-    """BentoML's TimeoutMiddleware never cancels the timer it starts for each request, so every request's
-    future and context (with its tracing span) lived for the whole timeout: ~20 objects a request,
-    500 MiB after 50k requests, and garbage-collector pauses of over 600 ms. The same rule (504 when no
-    answer has started within the timeout; an answer once started is not cut), with the timer cancelled,
-    and in the request's own task, where BentoML started a second task for each request and waited for it."""
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            return await self.app(scope, receive, send)
-        deadline, answering = asyncio.timeout(self.timeout), False
-
-        async def send_and_note(message) -> None:
-            nonlocal answering
-            if not answering:
-                answering = True
-                if not deadline.expired():
-                    deadline.reschedule(None)  # the answer has started: no deadline any more
-            await send(message)
-
-        try:
-            async with deadline:
-                await self.app(scope, receive, send_and_note)
-        except TimeoutError:
-            if not deadline.expired() or answering:  # not our deadline, or too late for another answer
-                raise
-            message = {"error": f"Not able to process the request in {self.timeout} seconds"}
-            await traffic.JSONResponse(message, status_code=504)(scope, receive, send)
-
-    traffic.TimeoutMiddleware.__call__ = __call__
-
-
-def bind_api_methods_once() -> None:
-    """BentoML binds the API method to the service anew for every request (`inspect.signature`,
-    `functools.wraps` and a new wrapper each time): bound once for each service instance and API, kept in
-    the instance."""
-    bind = APIMethod._local_call
-
-    def _local_call(self, instance):
-        key = f"_bentoml_api_{self.name}"
-        if (bound := instance.__dict__.get(key)) is None:
-            bound = instance.__dict__[key] = bind(self, instance)
-        return bound
-
-    APIMethod._local_call = _local_call
-
-
-def add_response_headers_without_injection() -> None:
-    """BentoML resolves the one setting its response headers need (the log format) by dependency injection
-    on every request (`Signature.bind_partial`, `apply_defaults`): here, a plain call."""
-    add_headers = ServiceAppFactory._add_response_headers.__wrapped__  # simple_di's inject keeps it
-
-    def _add_response_headers(self, response) -> None:
-        add_headers(self, response, BentoMLContainer.logging_formatting.get())
-
-    ServiceAppFactory._add_response_headers = _add_response_headers
-
-
-def look_up_metric_series_once() -> None:
-    """BentoML's metrics middleware finds each request's series with prometheus' `labels(**names)`, four
-    times a request (checks and conversions each time): kept in a dict by their label values, one entry
-    for each series prometheus itself keeps."""
-    setup = instruments.RunnerTrafficMetricsMiddleware._setup
-
-    def _setup(self) -> None:
-        setup(self)
-        for name in ("request_duration", "request_total", "request_in_progress", "last_request_timestamp"):
-            setattr(self, f"metrics_{name}", _SeriesByLabels(getattr(self, f"metrics_{name}")))
-
-    instruments.RunnerTrafficMetricsMiddleware._setup = _setup
-
-
-def work_out_media_types_once() -> None:
-    """BentoML works out the media type of an answer that is a list, such as /classify_batch's, from the
-    answer's whole JSON schema, generated anew for every response (`IOMixin.mime_type`): a fifth of the
-    CPU of BentoML's floor answering 64-record batches (py-spy). Once a class: nothing else changes it."""
-    IOMixin.mime_type = classmethod(functools.cache(IOMixin.__dict__["mime_type"].__func__))
-
-
-class _SeriesByLabels:
-    def __init__(self, metric) -> None:
-        self.metric, self.series = metric, {}
-
-    def labels(self, **labels):
-        key = tuple(labels.items())
-        if (series := self.series.get(key)) is None:
-            series = self.series[key] = self.metric.labels(**labels)
-        return series

@@ -1,8 +1,5 @@
-"""ASGI middleware for the limits BentoML 1.4 does not set, each answering with a JSON error body.
+"""ASGI middleware for what BentoML 1.4 gets wrong besides the decision routes (scoring/decision_routes.py):
 
-- BodyLimit: 413 over MAX_BODY_BYTES, also for chunked bodies (BentoML buffers any body whole);
-- JSONOnly: 415 unless Content-Type is application/json (BentoML parses text/plain, a missing
-  Content-Type, even a form, as if it were JSON);
 - UnknownPaths: 404 for paths no route serves, before BentoML's metrics see them (its metrics label
   requests with the raw path: each scanner request to a new path made new series, for ever);
 - OpenAPIDocument: /docs.json valid for the version it declares, with the errors really sent.
@@ -12,7 +9,7 @@ import json
 from collections.abc import Iterable
 
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 ERROR = {
     "type": "object",
@@ -27,65 +24,6 @@ async def send_error(send: Send, status: int, error: str, detail: str, headers: 
     raw_headers += [(name.encode(), value.encode()) for name, value in headers]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    return next((value.decode("latin-1") for key, value in scope["headers"] if key == name), None)
-
-
-class BodyLimit:
-    """Refuses a Content-Length over the limit; counts a chunked body as it arrives and stops reading at
-    the limit: the worker never holds more."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            return await self.app(scope, receive, send)
-        length = _header(scope, b"content-length")
-        if length is not None:  # the server reads no more than Content-Length: only chunked bodies are counted
-            if not length.isdigit() or int(length) > self.max_bytes:
-                return await self._refuse(send)  # before reading a byte: no "100 Continue" is sent either
-            return await self.app(scope, receive, send)
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self._refuse(send)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-
-        async def replay() -> Message:
-            nonlocal body
-            if body is None:
-                return await receive()
-            message, body = {"type": "http.request", "body": body, "more_body": False}, None
-            return message
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, send: Send) -> None:
-        # Connection: close makes the server drop the connection instead of reading the rest.
-        detail = f"request body over {self.max_bytes} bytes"
-        await send_error(send, 413, "Content Too Large", detail, [("connection", "close")])
-
-
-class JSONOnly:
-    def __init__(self, app: ASGIApp, paths: set[str]) -> None:
-        self.app, self.paths = app, paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.paths:
-            media_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-            if media_type != "application/json":
-                return await send_error(send, 415, "Unsupported Media Type", "Content-Type must be application/json")
-        await self.app(scope, receive, send)
 
 
 class UnknownPaths:

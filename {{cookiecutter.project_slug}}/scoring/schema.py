@@ -79,6 +79,16 @@ def as_record(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: fields[ALIASES.get(name, name)] for name in CONTRACT.fields}
 
 
+def read_record(body: bytes) -> list[dict[str, Any]]:
+    """A /classify body (JSON) as its one record, validated (ValidationError names each problem)."""
+    return [as_record(Record.model_validate_json(body).__dict__)]
+
+
+def read_batch(body: bytes) -> list[dict[str, Any]]:
+    """A /classify_batch body (JSON) as its records, validated."""
+    return [as_record(record.__dict__) for record in Batch.model_validate_json(body).records]
+
+
 try:
     Record.model_validate(CONTRACT.example)
 except ValidationError as error:

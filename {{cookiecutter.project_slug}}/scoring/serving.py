@@ -18,9 +18,9 @@ from scoring import settings
 from scoring.model_store import TAG_OVERRIDE
 from scoring.policy import DecisionPolicy, variable_problem
 
-REQUEST_TIMEOUT_SECONDS = 10  # a decision takes milliseconds; a request still unanswered by then gets 504
+REQUEST_TIMEOUT_SECONDS = 10  # BentoML's routes (health, metrics, the API page): unanswered by then, 504
 SHUTDOWN_SECONDS = 10  # on SIGTERM, time left to requests in flight (Kubernetes' grace period is 30 s)
-HEAD_TIMEOUT_SECONDS = 5  # a connection that sends no complete request head in this time is closed (408)
+SLOW_CLIENT_SECONDS = 5  # a request's head or body (at most 1 MiB) not received in this time (to twice it): 408
 RETRY_AFTER_SECONDS = 1
 
 
@@ -30,7 +30,7 @@ class ServingOptions(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=settings.ENV_PREFIX, frozen=True)
 
     workers: int = Field(1, ge=1, le=64, description="worker processes (one core each)")
-    max_concurrency: int = Field(128, ge=1, description="requests in flight beyond which the answer is 429")
+    max_concurrency: int = Field(128, ge=1, description="decision requests in flight beyond which the answer is 429")
     metrics: bool = Field(True, description="Prometheus metrics at /metrics")
     access_log: bool = Field(False, description="one log line per request (BentoML's access log)")
     tracing: bool = Field(False, description="OpenTelemetry spans (BentoML's tracing)")
@@ -41,7 +41,7 @@ def bentoml_config(options: ServingOptions) -> dict:
     """The `@bentoml.service` settings for these options (the service's, and the benchmark's BentoML floor's)."""
     return {
         "workers": options.workers,
-        "traffic": {"timeout": REQUEST_TIMEOUT_SECONDS, "max_concurrency": options.max_concurrency},
+        "traffic": {"timeout": REQUEST_TIMEOUT_SECONDS},  # the decision routes have their own limit
         "metrics": {"enabled": options.metrics},
         "logging": {"access": {"enabled": options.access_log}},
         "tracing": {"excluded_urls": None if options.tracing else [".*"]},

@@ -1,6 +1,7 @@
 """The real service under `bentoml serve` on a free localhost port, and records to send it."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,6 +17,13 @@ import psutil
 
 def classify(url: str, body) -> httpx.Response:
     return httpx.post(f"{url}/classify", json=body, timeout=10)
+
+
+def requests_counted(url: str, path: str, status: int) -> float:
+    """BentoML's request counter for `path` answered with `status`, as the service's /metrics shows it."""
+    labels = f'endpoint="{re.escape(path)}",http_response_code="{status}",'
+    pattern = r"request_total\{" + labels + r"[^}]*\} (\S+)"
+    return sum(float(value) for value in re.findall(pattern, httpx.get(f"{url}/metrics").text))
 
 
 def band_examples(url: str, records: list[dict]) -> dict[str, dict]:

@@ -15,11 +15,11 @@ import httpx
 import psutil
 import pytest
 from conftest import PROJECT_DIR
-from live_service import free_port, running_service, wait_until_ready, workers
+from live_service import free_port, requests_counted, running_service, service_log, wait_until_ready, workers
 
 from scoring import settings
 from scoring.model_store import TAG_OVERRIDE
-from scoring.serving import HEAD_TIMEOUT_SECONDS, SHUTDOWN_SECONDS
+from scoring.serving import SHUTDOWN_SECONDS, SLOW_CLIENT_SECONDS
 
 pytestmark = pytest.mark.own_server
 
@@ -73,26 +73,26 @@ def test_sigterm_does_not_wait_for_a_half_sent_request_beyond_the_grace_period(s
 
 def test_a_connection_that_never_finishes_its_request_head_is_closed(service_url):
     host, port = service_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=HEAD_TIMEOUT_SECONDS + 10) as slow:
+    with socket.create_connection((host, int(port)), timeout=SLOW_CLIENT_SECONDS + 10) as slow:
         slow.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\n")  # and nothing more
         started = time.monotonic()
         answer = slow.recv(1024)
         assert answer.startswith(b"HTTP/1.1 408") and slow.recv(1024) == b""  # then closed
-    assert time.monotonic() - started < HEAD_TIMEOUT_SECONDS + 3
+    assert time.monotonic() - started < SLOW_CLIENT_SECONDS + 3
 
 
 def test_a_connection_that_answered_then_stalls_in_its_next_request_head_is_closed(service_url, contract):
     # (A connection idle after an answer is uvicorn's: it closes it after 5 s; once a byte of the next request
     # arrives, uvicorn's timer is off and ours applies.)
     host, port = service_url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=2 * HEAD_TIMEOUT_SECONDS + 10)
+    connection = http.client.HTTPConnection(host, int(port), timeout=2 * SLOW_CLIENT_SECONDS + 10)
     connection.request("POST", "/classify", json.dumps(contract["example"]), {"Content-Type": "application/json"})
     response = connection.getresponse()
     assert response.status == 200 and response.read()
     answered = time.monotonic()
     connection.sock.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\n")  # and nothing more
     assert connection.sock.recv(1024).startswith(b"HTTP/1.1 408") and connection.sock.recv(1024) == b""
-    assert time.monotonic() - answered < 2 * HEAD_TIMEOUT_SECONDS + 3  # one check every HEAD_TIMEOUT_SECONDS
+    assert time.monotonic() - answered < 2 * SLOW_CLIENT_SECONDS + 3  # one check every SLOW_CLIENT_SECONDS
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +156,12 @@ def test_observability_switches_at_serve_time(serve_env, contract):
     with running_service(PROJECT_DIR, env) as url:
         assert httpx.post(f"{url}/classify", json=contract["example"]).status_code == 200
         assert httpx.get(f"{url}/metrics").status_code == 404
+
+
+def test_bentomls_access_log_and_metrics_see_the_decision_routes_when_the_access_log_is_on(serve_env, contract):
+    env = {**serve_env, f"{settings.ENV_PREFIX}ACCESS_LOG": "true"}
+    with running_service(PROJECT_DIR, env) as url:
+        assert httpx.post(f"{url}/classify", json=contract["example"]).status_code == 200
+        assert requests_counted(url, "/classify", 200) == 1  # by BentoML's metrics alone
+        log = service_log(url, env).read_text()
+    assert [line for line in log.splitlines() if "path=/classify" in line and "status=200" in line]

@@ -9,12 +9,13 @@ import httpx
 import pytest
 from conftest import PROJECT_DIR
 from jsonschema import Draft202012Validator
-from live_service import classify, running_service, service_log
+from live_service import classify, requests_counted, running_service, service_log
 from openapi_spec_validator import validate
 
 from scoring import settings
-from scoring.schema import MAX_BODY_BYTES
-from scoring.serving import RETRY_AFTER_SECONDS
+from scoring.decision_routes import MAX_KEY_CHARS, MAX_PROBLEMS
+from scoring.schema import MAX_BATCH_SIZE, MAX_BODY_BYTES
+from scoring.serving import RETRY_AFTER_SECONDS, SLOW_CLIENT_SECONDS
 
 API = ["/classify", "/classify_batch"]
 
@@ -70,6 +71,80 @@ def test_a_rejected_request_is_logged_in_one_line_without_its_values(service_url
     assert len(rejected) == 1 and "extra_forbidden@ssn" in rejected[0]
     assert not [line for line in new if secret in line or line.startswith("key")]
     assert not [line for line in new if "Traceback" in line or "input_value" in line]
+
+
+def post_logged(service_url: str, serve_env: dict, path: str, content: bytes) -> tuple[httpx.Response, list[str]]:
+    """The answer to a JSON POST of `content`, and the lines the server logged for it that say it was rejected."""
+    log = service_log(service_url, serve_env)
+    before = len(log.read_text().splitlines())
+    headers = {"content-type": "application/json"}
+    response = httpx.post(f"{service_url}{path}", content=content, headers=headers, timeout=30)
+    return response, [line for line in log.read_text().splitlines()[before:] if "rejected POST" in line]
+
+
+def test_error_bodies_and_their_log_lines_are_bounded(service_url, serve_env, contract):
+    many_keys = {f"unknown_key_{number:06d}_{'k' * 24}": 0 for number in range(20_000)}  # about 900 kB
+    long_key = {**contract["example"], "k" * 100_000: 1}
+    empty_records = {"records": [{}] * MAX_BATCH_SIZE}  # 4 kB: a problem for every field of every record
+    for body in (many_keys, long_key, empty_records):
+        content = json.dumps(body).encode()
+        assert len(content) <= MAX_BODY_BYTES
+        path = "/classify_batch" if "records" in body else "/classify"
+        response, logged = post_logged(service_url, serve_env, path, content)
+        assert response.status_code == 400 and len(response.content) < 8_000
+        answer = response.json()
+        assert 1 <= len(answer["detail"]) <= MAX_PROBLEMS
+        assert all(len(str(part)) <= MAX_KEY_CHARS + 3 for problem in answer["detail"] for part in problem["loc"])
+        assert len(logged) == 1 and len(logged[0]) < 2_000
+    problems = len(contract["fields"]) * MAX_BATCH_SIZE
+    assert answer["error"] == f"{problems} problem(s) with the request (the first {MAX_PROBLEMS} listed)"
+
+
+def test_a_body_that_does_not_arrive_in_time_gets_408_while_others_are_answered(service_url, contract):
+    host, port = service_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=2 * SLOW_CLIENT_SECONDS + 10) as slow:
+        slow.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
+        started = time.monotonic()
+        assert classify(service_url, contract["example"]).status_code == 200
+        answer = slow.recv(4096)
+        waited = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408") and slow.recv(1024) == b""  # then closed
+    assert SLOW_CLIENT_SECONDS - 1 < waited < 2 * SLOW_CLIENT_SECONDS + 3  # one check every SLOW_CLIENT_SECONDS
+
+
+def test_each_decision_request_is_counted_once_in_bentomls_metrics(service_url, contract):
+    before = {status: requests_counted(service_url, "/classify", status) for status in (200, 400, 415)}
+    for _ in range(3):
+        assert classify(service_url, contract["example"]).status_code == 200
+    assert classify(service_url, {"x": 1}).status_code == 400
+    assert httpx.post(f"{service_url}/classify", content=b"{}").status_code == 415
+    after = {status: requests_counted(service_url, "/classify", status) for status in (200, 400, 415)}
+    assert {status: after[status] - before[status] for status in after} == {200: 3, 400: 1, 415: 1}
+    metrics = httpx.get(f"{service_url}/metrics").text
+    assert len(re.findall(r"^# TYPE \w+_request_total counter", metrics, re.MULTILINE)) == 1  # one family
+
+
+@pytest.mark.own_server
+def test_a_second_server_on_the_same_model_store_leaves_the_first_ones_metrics(service_url, serve_env, contract):
+    before = requests_counted(service_url, "/classify", 200)
+    with running_service(PROJECT_DIR, serve_env):  # BentoML 1.4.40 empties the metrics directory as it starts
+        assert classify(service_url, contract["example"]).status_code == 200
+    assert requests_counted(service_url, "/classify", 200) == before + 1
+
+
+def test_a_client_leaving_mid_upload_is_neither_an_error_nor_a_traceback(service_url, serve_env):
+    log = service_log(service_url, serve_env)
+    before, errors_before = len(log.read_text().splitlines()), requests_counted(service_url, "/classify", 500)
+    host, port = service_url.removeprefix("http://").split(":")
+    for _ in range(20):
+        with socket.create_connection((host, int(port))) as leaving:
+            leaving.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
+    time.sleep(0.5)
+    new = log.read_text().splitlines()[before:]
+    assert not [line for line in new if "Traceback" in line or "ERROR" in line]
+    assert requests_counted(service_url, "/classify", 500) == errors_before
 
 
 def documented(document: dict, path: str, status: int) -> Draft202012Validator:
