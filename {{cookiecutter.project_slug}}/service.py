@@ -6,7 +6,7 @@ from scoring import bentoml_fixes, deciding, decision_log, model_store, schema, 
 from scoring.decision_routes import DecisionRoutes
 from scoring.middleware import OpenAPIDocument, UnknownPaths
 from scoring.policy import load_policy
-from scoring.schema import CONTRACT, Batch, Decision, Record, as_record, json_answer
+from scoring.schema import CONTRACT, Batch, Decision, Record, as_record
 
 bentoml_fixes.accept_waiting_connections()
 bentoml_fixes.send_head_with_body()
@@ -40,17 +40,17 @@ class Decisions:
         serving.warn_about_long_gc_pauses()
 
     # Over HTTP, DecisionRoutes answers both routes with `decide`; the APIs declare them to BentoML (the
-    # API page, /schema.json for BentoML's clients) and serve calls from Python.
+    # API page, /schema.json for BentoML's clients) and answer calls made in Python.
     @bentoml.api(input_spec=Record)
     async def classify(self, **fields) -> Decision:
         """Decide on one record."""
         [decision] = self.decide([as_record(fields)])
-        return json_answer(decision)
+        return decision
 
     @bentoml.api(input_spec=Batch)
     async def classify_batch(self, records: list[Record]) -> list[Decision]:
         """Decide on a list of records (1 to 1000), in order, in one model call."""
-        return json_answer(self.decide([as_record(record.__dict__) for record in records]))
+        return self.decide([as_record(record.__dict__) for record in records])
 
     # Scores in the event loop: a row takes microseconds, less than a hand-off to a thread.
     def decide(self, records: list[dict]) -> list[dict]:

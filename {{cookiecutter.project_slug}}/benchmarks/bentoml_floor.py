@@ -1,24 +1,32 @@
 """BentoML's floor: the least a BentoML service does for this request, with the service's settings.
 
-The same request model, answer model, BentoML settings (workers, metrics, access log, tracing, timeout),
-way of answering and garbage-collector settings as service.py, but none of the project's middleware (so
-BentoML's own request path), no model, no policy and no decision log: it validates the records and answers
-constants.
+The same request model, BentoML settings (workers, metrics, access log, tracing, timeout) and garbage-collector
+settings as service.py, but BentoML's own request path (none of the project's middleware or decision routes),
+no model, no policy and no decision log: it validates the records and answers constants, BentoML's way.
 What the service adds to it is the project's; what it lacks against the HTTP floor is BentoML's.
 
 bentoml serve benchmarks.bentoml_floor:Floor --port 3001
 """
 
 import bentoml
+from pydantic import BaseModel
 
 from scoring import bentoml_fixes, serving
-from scoring.schema import Batch, Decision, Record, json_answer
+from scoring.schema import Batch, Record
 
 bentoml_fixes.accept_waiting_connections()  # as service.py: uvloop's one accept a turn,
 bentoml_fixes.metrics_of_its_own()  # and metrics apart from the service's
 OPTIONS = serving.load_options()
 bentoml_fixes.give_each_worker_its_own_socket(OPTIONS.workers)  # and one socket shared by every worker
-ANSWER = {"status": "APPROVED", "probability": 0.5, "model": "none"}
+
+
+class Answer(BaseModel):
+    status: str
+    probability: float
+    model: str
+
+
+ANSWER = Answer(status="APPROVED", probability=0.5, model="none")
 
 
 @bentoml.service(name="bentoml-floor", **serving.bentoml_config(OPTIONS))
@@ -27,9 +35,9 @@ class Floor:
         serving.settle_garbage_collector()
 
     @bentoml.api(input_spec=Record)
-    async def classify(self, **fields) -> Decision:
-        return json_answer(ANSWER)
+    async def classify(self, **fields) -> Answer:
+        return ANSWER
 
     @bentoml.api(input_spec=Batch)
-    async def classify_batch(self, records: list[Record]) -> list[Decision]:
-        return json_answer([ANSWER] * len(records))
+    async def classify_batch(self, records: list[Record]) -> list[Answer]:
+        return [ANSWER] * len(records)

@@ -140,7 +140,8 @@ def close_slow_connections(seconds: float) -> None:
             if self.transport.is_closing():
                 return
             cycle = self.cycle
-            if cycle is self._checked_cycle and (cycle is None or cycle.response_complete or cycle.more_body):
+            slow_body = cycle is not None and cycle.more_body and not getattr(self, "pipeline", None)  # (paused)
+            if cycle is self._checked_cycle and (cycle is None or cycle.response_complete or slow_body):
                 self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 self.transport.close()
             else:
@@ -158,7 +159,8 @@ def send_head_with_body() -> None:
     send = httptools_impl.RequestResponseCycle.send
 
     async def send_joined(self, message) -> None:
-        if message["type"] == "http.response.start" and not self.response_started:
+        # (A HEAD answer has no body to wait for: uvicorn writes none.)
+        if message["type"] == "http.response.start" and not self.response_started and self.scope["method"] != "HEAD":
             self.transport = _HeadHeldUntilBody(self, self.transport)
         await send(self, message)
 
@@ -177,7 +179,7 @@ class _HeadHeldUntilBody:
             self.head = data
         else:
             self.cycle.transport = self.transport
-            self.transport.write(self.head + data)
+            self.transport.writelines((self.head, data))  # one system call, without copying the body
 
     def __getattr__(self, name: str):  # close, is_closing...
         return getattr(self.transport, name)

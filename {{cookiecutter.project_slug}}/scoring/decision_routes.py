@@ -15,15 +15,14 @@ import time
 from collections.abc import Callable
 
 import bentoml
-import pydantic_core
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from scoring.middleware import send_error
+from scoring.middleware import send_error, send_json
 from scoring.request_metrics import RequestMetrics
 
 MAX_PROBLEMS = 20  # problems listed in a 400 answer; the count says how many there were
-MAX_LOGGED_PROBLEMS = 10
+MAX_LOGGED_PROBLEMS = 10  # a log line stays one short line
 MAX_KEY_CHARS = 64  # a reported JSON key is cut to this length: keys are the client's, of any length
 
 logger = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ class DecisionRoutes:
     ) -> None:
         self.app, self.routes, self.max_body_bytes = app, routes, max_body_bytes
         self.max_concurrency, self.retry_after = max_concurrency, str(retry_after)
-        self.metrics = RequestMetrics() if metrics else None
+        self.counting, self.metrics = metrics, None  # created on the first request, as BentoML's
         self.in_flight = 0
         self._decide: Callable[[list[dict]], list[dict]] | None = None
 
@@ -56,9 +55,11 @@ class DecisionRoutes:
         if scope["type"] != "http" or (route := self.routes.get(scope["path"])) is None:
             return await self.app(scope, receive, send)
         started = time.perf_counter()
-        if self.metrics:
+        if self.counting:
+            self.metrics = self.metrics or RequestMetrics()
             self.metrics.started(scope["path"])
-        self.in_flight, status = self.in_flight + 1, 500  # 500: ServerErrorMiddleware answers what raised
+        self.in_flight += 1
+        status = 500  # should `answer` raise: Starlette's ServerErrorMiddleware answers 500
         try:
             status = await self.answer(route, scope, receive, send)
         finally:
@@ -68,14 +69,17 @@ class DecisionRoutes:
 
     async def answer(self, route, scope: Scope, receive: Receive, send: Send) -> int:
         """The answer's status (0: the client left before sending its whole body)."""
+        content_type, length, chunked = _headers(scope)
+        # Refused unread, a body would be read as the next request's: the connection is closed instead.
+        unread = [("connection", "close")] if chunked or length not in (None, "0") else []
         if scope["method"] != "POST":
-            return await refuse(send, 405, "Method Not Allowed", "use POST", [("allow", "POST")])
+            return await send_error(send, 405, "Method Not Allowed", "use POST", [("allow", "POST"), *unread])
         if self.in_flight > self.max_concurrency:
             detail = f"the service is busy: retry after {self.retry_after} s"
-            return await refuse(send, 429, "Overloaded", detail, [("retry-after", self.retry_after)])
-        content_type, length = _headers(scope)
+            return await send_error(send, 429, "Overloaded", detail, [("retry-after", self.retry_after), *unread])
         if content_type.split(";")[0].strip().lower() != "application/json":
-            return await refuse(send, 415, "Unsupported Media Type", "Content-Type must be application/json")
+            detail = "Content-Type must be application/json"
+            return await send_error(send, 415, "Unsupported Media Type", detail, unread)
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             return await self.too_large(send)  # before reading a byte: no "100 Continue" is sent either
         try:  # in bounded time: bentoml_fixes.close_slow_connections
@@ -97,13 +101,13 @@ class DecisionRoutes:
     async def too_large(self, send: Send) -> int:
         # Connection: close makes the server drop the connection instead of reading the rest.
         detail = f"request body over {self.max_body_bytes} bytes"
-        return await refuse(send, 413, "Content Too Large", detail, [("connection", "close")])
+        return await send_error(send, 413, "Content Too Large", detail, [("connection", "close")])
 
     async def invalid(self, scope: Scope, send: Send, error: ValidationError) -> int:
         problems = error.errors(include_url=False, include_context=False, include_input=False)
         for problem in problems[:MAX_PROBLEMS]:
             problem["loc"] = [_cut(part) for part in problem["loc"]]
-        logged = ", ".join(f"{p['type']}@{'.'.join(map(str, p['loc']))}" for p in problems[:MAX_LOGGED_PROBLEMS])
+        logged = ", ".join(map(_logged, problems[:MAX_LOGGED_PROBLEMS]))
         more = f" and {len(problems) - MAX_LOGGED_PROBLEMS} more" if len(problems) > MAX_LOGGED_PROBLEMS else ""
         logger.warning("rejected %s %s: %s%s", scope["method"], scope["path"], logged, more)
         listed = f" (the first {MAX_PROBLEMS} listed)" if len(problems) > MAX_PROBLEMS else ""
@@ -111,28 +115,23 @@ class DecisionRoutes:
         return await send_json(send, 400, answer)
 
 
-async def send_json(send: Send, status: int, answer) -> int:
-    """`answer` (dicts, lists, strings, numbers) written by pydantic's core in one call."""
-    content = pydantic_core.to_json(answer)
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
-    return status
-
-
-async def refuse(send: Send, status: int, error: str, detail: str, headers: list[tuple[str, str]] = ()) -> int:
-    await send_error(send, status, error, detail, headers)
-    return status
-
-
-def _headers(scope: Scope) -> tuple[str, str | None]:
-    content_type, length = "", None
+def _headers(scope: Scope) -> tuple[str, str | None, bool]:
+    """The request's Content-Type, Content-Length and whether its body is chunked."""
+    content_type, length, chunked = "", None, False
     for name, value in scope["headers"]:
         if name == b"content-type":
             content_type = value.decode("latin-1")
         elif name == b"content-length":
             length = value.decode("latin-1")
-    return content_type, length
+        elif name == b"transfer-encoding":
+            chunked = True
+    return content_type, length, chunked
+
+
+def _logged(problem: dict) -> str:
+    """A problem for the log: its type and where; an unknown key, the client's own text, is not written."""
+    where = [*problem["loc"][:-1], "<unknown key>"] if problem["type"] == "extra_forbidden" else problem["loc"]
+    return f"{problem['type']}@{'.'.join(map(str, where))}"
 
 
 async def read_body(receive: Receive, max_bytes: int) -> bytes | None:

@@ -21,9 +21,27 @@ def classify(url: str, body) -> httpx.Response:
 
 def requests_counted(url: str, path: str, status: int) -> float:
     """BentoML's request counter for `path` answered with `status`, as the service's /metrics shows it."""
-    labels = f'endpoint="{re.escape(path)}",http_response_code="{status}",'
-    pattern = r"request_total\{" + labels + r"[^}]*\} (\S+)"
+    return _metric(url, "request_total", f'endpoint="{path}",http_response_code="{status}",')
+
+
+def requests_in_progress(url: str, path: str) -> float:
+    """BentoML's gauge of the requests to `path` in progress, as the service's /metrics shows it."""
+    return _metric(url, "request_in_progress", f'endpoint="{path}",')
+
+
+def _metric(url: str, name: str, labels: str) -> float:
+    pattern = re.escape(name) + r"\{" + re.escape(labels) + r"[^}]*\} (\S+)"
     return sum(float(value) for value in re.findall(pattern, httpx.get(f"{url}/metrics").text))
+
+
+def wait_for(condition, seconds: float = 10) -> bool:
+    """Whether `condition()` came true within `seconds`, asked every tenth of a second."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def band_examples(url: str, records: list[dict]) -> dict[str, dict]:

@@ -23,19 +23,25 @@ class Written:
     def write(self, data: bytes) -> None:
         self.writes.append(data)
 
+    def writelines(self, parts) -> None:
+        self.writes.append(b"".join(parts))
+
+    def close(self) -> None:
+        self.writes.append(b"<closed>")
+
     def is_closing(self) -> bool:
         return False
 
 
-def writes_of_an_answer(bodies: list[bytes]) -> list[bytes]:
+def writes_of_an_answer(bodies: list[bytes], method: str = "POST", keep_alive: bool = True) -> list[bytes]:
     """What uvicorn's httptools protocol writes for an answer of 200 with these body parts."""
     transport = Written()
     flow = mock.Mock(write_paused=False)
-    scope = {"type": "http", "method": "POST", "path": "/", "http_version": "1.1", "headers": []}
+    scope = {"type": "http", "method": method, "path": "/", "http_version": "1.1", "headers": []}
 
     async def run() -> None:
         cycle = httptools_impl.RequestResponseCycle(scope, transport, flow, mock.Mock(), mock.Mock(), False, [],
-                                                    asyncio.Event(), False, True, lambda: None)  # fmt: skip
+                                                    asyncio.Event(), False, keep_alive, lambda: None)  # fmt: skip
         length = str(sum(map(len, bodies))).encode()
         await cycle.send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", length)]})
         for number, body in enumerate(bodies, 1):
@@ -53,6 +59,10 @@ def test_an_answers_head_and_body_go_in_one_write():
         assert written.startswith(b"HTTP/1.1 200 OK\r\n") and written.endswith(b"\r\n\r\n{}")
         joined, second = writes_of_an_answer([b"[1,", b"2]"])  # later parts are written as they come
         assert joined.endswith(b"\r\n\r\n[1,") and second == b"2]"
+        [head] = writes_of_an_answer([b"{}"], method="HEAD")  # no body is written: the head goes alone
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n")
+        written, closed = writes_of_an_answer([b"{}"], keep_alive=False)
+        assert written.endswith(b"\r\n\r\n{}") and closed == b"<closed>"
     finally:
         httptools_impl.RequestResponseCycle.send = SEND_AS_SHIPPED
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from conftest import PROJECT_DIR
 from jsonschema import Draft202012Validator
-from live_service import classify, requests_counted, running_service, service_log
+from live_service import classify, requests_counted, requests_in_progress, running_service, service_log, wait_for
 from openapi_spec_validator import validate
 
 from scoring import settings
@@ -68,7 +68,7 @@ def test_a_rejected_request_is_logged_in_one_line_without_its_values(service_url
     assert response.status_code == 400
     new = log.read_text().splitlines()[before:]
     rejected = [line for line in new if "rejected POST /classify" in line]
-    assert len(rejected) == 1 and "extra_forbidden@ssn" in rejected[0]
+    assert len(rejected) == 1 and "extra_forbidden@<unknown key>" in rejected[0] and "ssn" not in rejected[0]
     assert not [line for line in new if secret in line or line.startswith("key")]
     assert not [line for line in new if "Traceback" in line or "input_value" in line]
 
@@ -121,8 +121,6 @@ def test_each_decision_request_is_counted_once_in_bentomls_metrics(service_url, 
     assert httpx.post(f"{service_url}/classify", content=b"{}").status_code == 415
     after = {status: requests_counted(service_url, "/classify", status) for status in (200, 400, 415)}
     assert {status: after[status] - before[status] for status in after} == {200: 3, 400: 1, 415: 1}
-    metrics = httpx.get(f"{service_url}/metrics").text
-    assert len(re.findall(r"^# TYPE \w+_request_total counter", metrics, re.MULTILINE)) == 1  # one family
 
 
 @pytest.mark.own_server
@@ -137,11 +135,14 @@ def test_a_client_leaving_mid_upload_is_neither_an_error_nor_a_traceback(service
     log = service_log(service_url, serve_env)
     before, errors_before = len(log.read_text().splitlines()), requests_counted(service_url, "/classify", 500)
     host, port = service_url.removeprefix("http://").split(":")
-    for _ in range(20):
-        with socket.create_connection((host, int(port))) as leaving:
-            leaving.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
-    time.sleep(0.5)
+    leaving = [socket.create_connection((host, int(port))) for _ in range(20)]
+    for connection in leaving:
+        connection.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
+    assert wait_for(lambda: requests_in_progress(service_url, "/classify") == 20)  # each one's body awaited
+    for connection in leaving:
+        connection.close()
+    assert wait_for(lambda: requests_in_progress(service_url, "/classify") == 0)  # each one seen to leave
     new = log.read_text().splitlines()[before:]
     assert not [line for line in new if "Traceback" in line or "ERROR" in line]
     assert requests_counted(service_url, "/classify", 500) == errors_before
@@ -178,7 +179,7 @@ def test_overload_answers_429_with_retry_after_and_logs_only_answered_decisions(
         with socket.create_connection((host, int(port))) as stalled:  # holds the one slot: its body never ends
             stalled.sendall(b"POST /classify_batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                             b"Content-Length: 100\r\n\r\n{")  # fmt: skip
-            time.sleep(0.5)
+            assert wait_for(lambda: requests_in_progress(url, "/classify_batch") == 1)
             refused = httpx.post(f"{url}/classify_batch", json=body, timeout=10)
         answered = retry_until_answered(f"{url}/classify_batch", body)
         log = service_log(url, env).read_text()
