@@ -46,6 +46,14 @@ def test_deployment_probes_port_resources_and_image(manifests):
     }
 
 
+def test_the_pod_runs_unprivileged(manifests):
+    pod = manifests["deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    [container] = pod["containers"]
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
 def test_service_and_autoscaler_point_at_the_deployment(manifests):
     deployment = manifests["deployment"]
     assert (

@@ -108,6 +108,20 @@ def test_own_data_trains_serves_and_passes_its_own_tests(bake, data_set, framewo
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+def test_columns_whose_names_meet_as_python_names_train_and_serve(bake, tmp_path):
+    """`loan amount` and `loan-amount`, `class` and `field_class`: once one request field, so generation said
+    Ready and `bentoml serve` stopped."""
+    frame = pd.read_csv(DATA_SETS["titanic"]["data_path"]).drop(columns=["name"])
+    frame["loan amount"], frame["loan-amount"] = frame["age"] * 2, frame["age"] * 3
+    frame["class"], frame["field_class"] = frame["passengerClass"], frame["sex"]
+    frame.to_csv(tmp_path / "clash.csv", index=False)
+    project = bake(project_name="clash", data_path=str(tmp_path / "clash.csv"), target_column="survived",
+                   positive_class="yes")  # fmt: skip
+    assert {"loan amount", "loan-amount", "class", "field_class"} <= project.contract["fields"].keys()
+    with running_service(project.path, project.env) as url:
+        assert classify(url, project.contract["example"]).status_code == 200
+
+
 def category_field(project) -> str:
     return next(name for name, spec in project.contract["fields"].items() if spec["kind"] in ("category", "boolean"))
 

@@ -15,6 +15,7 @@ bentoml_fixes.metrics_of_its_own()
 bentoml_fixes.exit_with_parent()
 bentoml_fixes.bound_shutdown(serving.SHUTDOWN_SECONDS)
 bentoml_fixes.close_slow_connections(serving.SLOW_CLIENT_SECONDS)
+bentoml_fixes.bound_request_heads(serving.MAX_HEAD_BYTES, serving.MAX_HEADER_FIELDS)
 
 # Checked at import, so that `bentoml serve` stops at once with a message naming the problem (a failure
 # in a worker's __init__ makes BentoML restart the worker for ever): an unknown or bad setting such as

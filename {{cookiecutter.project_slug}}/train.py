@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def train_and_validate(args: argparse.Namespace) -> Trained:
+    from scoring.schema import request_model  # (it reads contract.yaml as it loads: here, a refusal is one line)
+
     contract = load()
+    request_model(contract)  # a contract the service cannot serve stops training, not `bentoml serve`
     rows, rejected = data.check_rows(data.training_data(contract, args.data, args.rows, args.seed), contract)
     if len(rejected) and not args.drop_invalid:
         first = f"row {rejected.index[0]}: {rejected.iloc[0]}"

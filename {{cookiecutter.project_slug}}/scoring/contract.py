@@ -11,6 +11,7 @@ and retrain; or infer a new one from a CSV:
 
 import argparse
 import json
+import math
 import sys
 import textwrap
 from pathlib import Path
@@ -50,6 +51,8 @@ class FieldSpec(BaseModel):
         numeric = self.kind in ("integer", "number")
         if not numeric and (self.minimum is not None or self.maximum is not None):
             raise ValueError(f"minimum/maximum apply to integer and number fields, not {self.kind}")
+        if not all(math.isfinite(bound) for bound in (self.minimum, self.maximum) if bound is not None):
+            raise ValueError("minimum and maximum must be finite numbers (leave one out for no bound)")
         if numeric and None not in (self.minimum, self.maximum) and self.minimum > self.maximum:
             raise ValueError(f"minimum {self.minimum} is above maximum {self.maximum}")
         if (self.kind == "category") != (self.categories is not None):
@@ -259,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "infer":
             infer(args.data, args.target, args.positive, args.exclude, args.protected, args.output)
         elif args.command == "check":
+            from scoring.schema import request_model  # the service's own check of the contract
+
             contract = load()
+            request_model(contract)
             print(f"{CONTRACT_PATH.name}: {len(contract.fields)} fields, target {contract.target.column}")
         else:
             write_docs(load())

@@ -6,10 +6,12 @@
 """
 
 import json
+import stat
 from collections.abc import Iterable
 
 import pydantic_core
-from starlette.routing import Match
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 ERROR = {
@@ -34,7 +36,9 @@ async def send_error(send: Send, status: int, error: str, detail: str, headers: 
 
 
 class UnknownPaths:
-    """Must wrap BentoML's own middleware (scoring.bentoml_fixes.add_outermost_middleware)."""
+    """Must wrap BentoML's own middleware (scoring.bentoml_fixes.add_outermost_middleware). A path under a
+    static folder BentoML mounts is known only where it names a file there: every other path under the folder
+    reached BentoML's metrics as a series of its own."""
 
     KNOWN_MAX = 1024  # a Mount serves endless paths: remember only so many
 
@@ -45,11 +49,21 @@ class UnknownPaths:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path")
         if scope["type"] == "http" and path not in self.known and (routes := getattr(scope.get("app"), "routes", None)):
-            if all(route.matches(scope)[0] is Match.NONE for route in routes):
+            if not any(_serves(route, scope) for route in routes):
                 return await send_error(send, 404, "Not Found", "no such path; the API is described at /docs.json")
             if len(self.known) < self.KNOWN_MAX:
                 self.known.add(path)
         await self.app(scope, receive, send)
+
+
+def _serves(route, scope: Scope) -> bool:
+    match, child = route.matches(scope)
+    if match is Match.NONE:
+        return False
+    if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
+        _, found = route.app.lookup_path(route.app.get_path({**scope, **child}))  # as StaticFiles finds it
+        return found is not None and stat.S_ISREG(found.st_mode)
+    return True
 
 
 class OpenAPIDocument:

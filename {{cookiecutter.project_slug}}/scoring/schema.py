@@ -10,6 +10,7 @@ clients that only have floating-point numbers write it so. 26.5 is refused.
 
 import keyword
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, create_model
@@ -40,22 +41,45 @@ def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _python_name(name: str) -> str:
-    """`name` where it can be a pydantic field name, else a safe stand-in (the JSON key stays `name`)."""
-    usable = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith(("_", "model_"))
-    return name if usable and name not in dir(BaseModel) else "field_" + re.sub(r"\W", "_", name)
+def _python_names(names: list[str]) -> Iterator[str]:
+    """Each name where it can be a pydantic field name, else a safe stand-in (the JSON key stays the name),
+    made unique: `loan amount` and `loan-amount`, or `class` and `field_class`, would share one."""
+    taken: set[str] = set()
+    for name in names:
+        usable = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith(("_", "model_"))
+        candidate = base = name if usable and name not in dir(BaseModel) else "field_" + re.sub(r"\W", "_", name)
+        number = 2
+        while candidate in taken or (candidate != name and candidate in names):
+            candidate, number = f"{base}_{number}", number + 1
+        taken.add(candidate)
+        yield candidate
+
+
+def request_model(contract: data_contract.Contract) -> type[BaseModel]:
+    """The service's request model for `contract`, which must take the contract's own example: the one check that
+    the service can serve a contract, for `python -m scoring.contract check`, training and serving alike.
+    ContractError naming the entry otherwise."""
+    model = _request_model(contract)
+    try:
+        model.model_validate(contract.example)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = f"{data_contract.CONTRACT_PATH}: example: {'.'.join(map(str, problem['loc']))}"
+        raise data_contract.ContractError(f"{where}: {problem['msg']}") from None
+    return model
 
 
 def _request_model(contract: data_contract.Contract) -> type[BaseModel]:
+    names = list(contract.fields)
     fields = {
-        _python_name(name): (_annotation(spec), Field(alias=name, description=spec.description or None))
-        for name, spec in contract.fields.items()
+        python: (_annotation(spec), Field(alias=name, description=spec.description or None))
+        for python, (name, spec) in zip(_python_names(names), contract.fields.items(), strict=True)
     }
     config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": contract.example})
     return create_model("Record", __config__=config, __doc__=contract.description or "One record.", **fields)
 
 
-Record = _request_model(CONTRACT)
+Record = request_model(CONTRACT)
 
 
 class Batch(BaseModel):
@@ -85,15 +109,6 @@ def read_record(body: bytes) -> list[dict[str, Any]]:
 def read_batch(body: bytes) -> list[dict[str, Any]]:
     """A /classify_batch body (JSON) as its records, validated."""
     return [as_record(record.__dict__) for record in Batch.model_validate_json(body).records]
-
-
-try:
-    Record.model_validate(CONTRACT.example)
-except ValidationError as error:
-    problem = error.errors()[0]
-    raise data_contract.ContractError(
-        f"{data_contract.CONTRACT_PATH}: example: {problem['loc'][0]}: {problem['msg']}"
-    ) from None
 
 
 _POSITIVE = f"{CONTRACT.target.column} is {CONTRACT.target.positive_class}"

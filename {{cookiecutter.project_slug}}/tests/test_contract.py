@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from records import invalid_variants, valid_variants
 
 from scoring import contract as data_contract
-from scoring.schema import Record
+from scoring.schema import Record, _request_model, request_model
 
 
 def test_contract_yaml_is_valid_and_round_trips(tmp_path):
@@ -65,3 +65,40 @@ def test_docs_section_lists_every_field(tmp_path):
     assert "old" not in text and text.endswith(f"{data_contract.README_END}\nrest\n")
     assert all(f"| `{name}` |" in text for name in contract.fields)
     assert "curl -X POST" in text
+
+
+def test_columns_whose_names_clash_as_python_names_each_keep_their_own_field():
+    """`loan amount` and `loan-amount` (or `class` and `field_class`) once became one pydantic field: training
+    passed, then the service could not start."""
+    names = ["loan amount", "loan-amount", "class", "field_class", "field_class_2"]
+    spec = {"kind": "integer", "minimum": 0, "maximum": 10}
+    contract = data_contract.Contract.model_validate({
+        "target": {"column": "y", "positive_class": "yes", "negative_class": "no"},
+        "fields": dict.fromkeys(names, spec), "example": {name: number for number, name in enumerate(names)},
+    })  # fmt: skip
+    model = _request_model(contract)
+    assert sorted(field.alias for field in model.model_fields.values()) == sorted(names)
+    record = model.model_validate(contract.example)
+    assert sorted(record.model_dump(by_alias=True).items()) == sorted(contract.example.items())
+
+
+def contract_with(spec: dict, example) -> dict:
+    return {"target": {"column": "y", "positive_class": "yes", "negative_class": "no"}, "fields": {"x": spec},
+            "example": {"x": example}}  # fmt: skip
+
+
+@pytest.mark.parametrize("bounds", [{"maximum": float("inf")}, {"minimum": float("nan")}, {"minimum": float("-inf")}])
+def test_bounds_that_are_no_numbers_are_refused(bounds):
+    with pytest.raises(ValidationError, match="finite"):
+        data_contract.Contract.model_validate(contract_with({"kind": "integer", **bounds}, 1))
+
+
+def test_an_example_the_service_would_refuse_is_refused_by_the_contracts_check(tmp_path, monkeypatch):
+    """Once passed by `python -m scoring.contract check` and by training, then `bentoml serve` stopped."""
+    contract = data_contract.Contract.model_validate(contract_with({"kind": "integer", "maximum": 10}, 11))
+    with pytest.raises(data_contract.ContractError, match="example: x: Input should be less than or equal to 10"):
+        request_model(contract)
+    (tmp_path / "contract.yaml").write_text(data_contract.dump(contract))
+    monkeypatch.setattr(data_contract, "CONTRACT_PATH", tmp_path / "contract.yaml")
+    monkeypatch.setattr(data_contract.load, "__defaults__", (tmp_path / "contract.yaml",))
+    assert data_contract.main(["check"]) == 2

@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 from scoring import settings
 from scoring.decision_routes import MAX_KEY_CHARS, MAX_PROBLEMS
 from scoring.schema import MAX_BATCH_SIZE, MAX_BODY_BYTES
-from scoring.serving import RETRY_AFTER_SECONDS, SLOW_CLIENT_SECONDS
+from scoring.serving import MAX_HEAD_BYTES, MAX_HEADER_FIELDS, RETRY_AFTER_SECONDS, SLOW_CLIENT_SECONDS
 
 API = ["/classify", "/classify_batch"]
 
@@ -52,9 +52,11 @@ def test_unknown_paths_add_no_metrics(service_url):
         return len(httpx.get(f"{service_url}/metrics").text)
 
     httpx.get(f"{service_url}/warm-up-path")
+    assert httpx.get(f"{service_url}/static_content/index.css").status_code == 200  # the API page's own files
     before = size()
     for number in range(200):
         assert httpx.get(f"{service_url}/scan/{number}").status_code == 404
+        assert httpx.get(f"{service_url}/static_content/scan/{number}").status_code == 404  # BentoML's folder
     assert size() == before
     assert httpx.get(f"{service_url}/classify").status_code == 405  # a known path keeps its own answer
 
@@ -98,6 +100,44 @@ def test_error_bodies_and_their_log_lines_are_bounded(service_url, serve_env, co
         assert len(logged) == 1 and len(logged[0]) < 2_000
     problems = len(contract["fields"]) * MAX_BATCH_SIZE
     assert answer["error"] == f"{problems} problem(s) with the request (the first {MAX_PROBLEMS} listed)"
+
+
+def raw_answer(service_url: str, request: bytes) -> bytes:
+    """Everything the server sends back for `request` until it closes the connection (or 10 s pass)."""
+    host, port = service_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("head", ["one header over the limit", "too many headers"])
+def test_a_request_head_over_its_bounds_gets_431_and_the_connection_is_closed(service_url, contract, head):
+    if head == "one header over the limit":
+        headers = b"X-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n"
+    else:
+        headers = b"".join(b"X-Field-%d: 1\r\n" % number for number in range(MAX_HEADER_FIELDS + 1))
+    answer = raw_answer(service_url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 ") and b"Request Header Fields Too Large" in answer
+    many_but_allowed = {f"x-field-{number}": "1" for number in range(MAX_HEADER_FIELDS - 10)}
+    body = json.dumps(contract["example"])
+    headers = {"content-type": "application/json", "x-token": "t" * (MAX_HEAD_BYTES // 2), **many_but_allowed}
+    assert httpx.post(f"{service_url}/classify", content=body, headers=headers).status_code == 200
+    padded = body[:-1] + " " * MAX_HEAD_BYTES + "}"  # a whole request in one read: its body is no head
+    assert httpx.post(f"{service_url}/classify", content=padded, headers=headers).status_code == 200
+
+
+def test_a_request_head_still_arriving_past_its_bound_gets_431(service_url):
+    host, port = service_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+        for _ in range(2):  # one header's value in reads of their own, never ended: past the bound, then no more
+            time.sleep(0.2)
+            connection.sendall(b"a" * (MAX_HEAD_BYTES // 2))
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 431 ") and b"over %d bytes" % MAX_HEAD_BYTES in answer
 
 
 def test_a_body_that_does_not_arrive_in_time_gets_408_while_others_are_answered(service_url, contract):
