@@ -9,6 +9,7 @@ decisions-rejects.parquet) with the reason, never scored. See scoring/batch.py.
 """
 
 import argparse
+import signal
 import sys
 
 from scoring import batch
@@ -24,13 +25,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="append", default=[], help="input column(s) to carry through, e.g. id")
     parser.add_argument("--format", choices=["csv", "parquet"], help="input format (default: by extension)")
     parser.add_argument("--spark", metavar="MASTER", help="score on Spark: local[*], yarn, spark://host:7077...")
-    parser.add_argument("--chunk-rows", type=int, default=batch.CHUNK_ROWS, help="local: rows read at a time")
+    parser.add_argument("--chunk-rows", type=positive, default=batch.CHUNK_ROWS, help="local: rows read at a time")
     args = parser.parse_args(argv)
     args.keep = [column.strip() for value in args.keep for column in value.split(",") if column.strip()]
     return args
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of rows above 0")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM as Ctrl-C: the files being written are removed on the way out, none is left half-written.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     args = parse_args(argv)
     policy, scorer = load_policy(), batch.served_scorer()
     try:
@@ -49,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: no output file is left half-written", file=sys.stderr)
+        return 130
     print(f"{outcome.scored} rows scored with {scorer.tag} -> {outcome.output}")
     print(f"{outcome.rejected} rows break contract.yaml -> {outcome.rejects}")
     return 0

@@ -139,6 +139,7 @@ def score_file(
     rejects = Path(rejects or rejects_path(str(output)))
     if not source.is_file():
         raise DataError(f"{source}: {'not a file' if source.exists() else 'no such file'}")
+    check_outputs(source, output, rejects)
     reader = _read_parquet if file_format(str(source), input_format) == "parquet" else _read_csv
     chunks, kept, total = reader(source, scorer.contract, list(keep), chunk_rows)
     scored = rejected = 0
@@ -155,6 +156,32 @@ def score_file(
             bar.update(done - bar.n)
             bar.set_postfix(scored=scored, rejected=rejected, refresh=False)
     return Outcome(scored, rejected, str(output), str(rejects))
+
+
+def check_outputs(source: Path, output: Path, rejects: Path) -> None:
+    """DataError where writing would destroy the input or one output the other, or where an output is a folder."""
+    if output.resolve() == rejects.resolve():
+        raise DataError(f"{output}: the decisions and the rejects would be one file; choose another --rejects")
+    for path, option in ((output, "--output"), (rejects, "--rejects")):
+        if path.resolve() == source.resolve():
+            raise DataError(f"{path}: {option} is the input file, which scoring would replace; choose another path")
+        if path.is_dir():
+            raise DataError(f"{path}: {option} is a folder; name a file")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's CSV injection rule: what a spreadsheet runs
+
+
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each text cell a spreadsheet would run as a formula quoted by a leading apostrophe."""
+    texts = [name for name in frame.columns if not pd.api.types.is_numeric_dtype(frame[name])]
+    if not texts:
+        return frame
+    return frame.assign(**{name: frame[name].map(_quoted) for name in texts})
+
+
+def _quoted(value):
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 Chunks = Iterator[tuple[pd.DataFrame, int]]  # (rows indexed by their number in the file, progress so far)
@@ -211,7 +238,7 @@ def _writer(path: Path, schema: pa.Schema) -> Iterator[Callable[[pd.DataFrame], 
         if path.suffix.lower() == ".csv":
             with partial_path.open("w", newline="", encoding="utf-8") as file:
                 csv.writer(file).writerow(schema.names)
-                yield lambda frame: frame.to_csv(file, header=False, index=False)
+                yield lambda frame: neutralised(frame).to_csv(file, header=False, index=False)
         else:
             with pq.ParquetWriter(partial_path, schema) as parquet:
                 yield lambda frame: parquet.write_table(pa.Table.from_pandas(frame, schema, preserve_index=False))
@@ -265,6 +292,8 @@ def score_table(
     from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
     rejects = rejects or rejects_path(output)
+    if len({source, output, rejects}) < 3:
+        raise DataError(f"{output}: the input, --output and --rejects must be three different paths")
     fmt = file_format(source, input_format)
     table = spark.read.format(fmt).options(**({"header": "true"} if fmt == "csv" else {})).load(source)
     columns = _columns(scorer.contract, list(keep), table.columns, source)

@@ -11,6 +11,7 @@ import pytest
 from conftest import PROJECT_DIR
 from live_service import classify
 
+import score as score_py
 from scoring import batch, data, model_store, settings
 from scoring import contract as data_contract
 from scoring.features import FeatureEncoder
@@ -183,3 +184,36 @@ def test_a_file_without_a_needed_column_is_refused_in_one_line(scorer, tmp_path,
     with pytest.raises(data.DataError, match=rf"in.csv: missing column\(s\) {missing} \(see contract.yaml\)"):
         batch.score_file(tmp_path / "in.csv", tmp_path / "out.parquet", scorer, DecisionPolicy(), keep)
     assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("case", ["output is the input", "rejects is the input", "rejects is the output",
+                                  "output is a folder"])  # fmt: skip
+def test_no_output_can_destroy_the_input_or_another_output(scorer, tmp_path, case):
+    table(10).to_csv(tmp_path / "in.csv", index=False)
+    before = (tmp_path / "in.csv").read_bytes()
+    (tmp_path / "folder").mkdir()
+    output, rejects = {
+        "output is the input": ("in.csv", None),
+        "rejects is the input": ("out.csv", "in.csv"),
+        "rejects is the output": ("out.csv", "out.csv"),
+        "output is a folder": ("folder", None),
+    }[case]
+    with pytest.raises(data.DataError, match="is the input file|would be one file|is a folder"):
+        batch.score_file(tmp_path / "in.csv", tmp_path / output, scorer, DecisionPolicy(),
+                         rejects=rejects and tmp_path / rejects, progress=False)  # fmt: skip
+    assert (tmp_path / "in.csv").read_bytes() == before and not (tmp_path / "out.csv").exists()
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(scorer, tmp_path):
+    frame = table(5).assign(id=["=1+1", "+cmd", "-2", "@SUM(A1)", "plain"])
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    batch.score_file(tmp_path / "in.csv", tmp_path / "out.csv", scorer, DecisionPolicy(), ["id"], progress=False)
+    assert list(pd.read_csv(tmp_path / "out.csv", dtype={"id": str})["id"]) == ["'=1+1", "'+cmd", "'-2", "'@SUM(A1)",
+                                                                               "plain"]  # fmt: skip
+
+
+@pytest.mark.parametrize("rows", ["0", "-5", "many"])
+def test_chunk_rows_must_be_a_positive_number(rows, capsys):
+    with pytest.raises(SystemExit):
+        score_py.parse_args(["in.csv", "--output", "out.csv", "--chunk-rows", rows])
+    assert "--chunk-rows" in capsys.readouterr().err
