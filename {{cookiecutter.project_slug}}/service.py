@@ -20,14 +20,13 @@ bentoml_fixes.bound_request_heads(serving.MAX_HEAD_BYTES, serving.MAX_HEADER_FIE
 # Checked at import, so that `bentoml serve` stops at once with a message naming the problem (a failure
 # in a worker's __init__ makes BentoML restart the worker for ever): an unknown or bad setting such as
 # {PREFIX}DECLINE_THRESHOLD=2, a served model missing from the store (BentoML would look for it on
-# BentoCloud), or a model trained on another contract.yaml.
+# BentoCloud), damaged there, or trained on another contract.yaml.
 serving.check_environment()
 OPTIONS = serving.load_options()
 bentoml_fixes.give_each_worker_its_own_socket(OPTIONS.workers)
 POLICY = load_policy()
 SERVED_MODEL = model_store.served_model()
-if model_store.trained_contract(SERVED_MODEL).signature() != CONTRACT.signature():
-    raise SystemExit(f"{SERVED_MODEL.tag} was trained on another contract.yaml: retrain with python train.py")
+model_store.check_servable(SERVED_MODEL, CONTRACT, score=not bentoml_fixes.IN_WORKER)  # once, by `bentoml serve`
 
 
 @bentoml.service(name=settings.SERVICE_NAME, **serving.bentoml_config(OPTIONS))

@@ -61,10 +61,10 @@ class Outcome(NamedTuple):
 
 
 def served_scorer() -> Scorer:
-    """The model the service serves, refused (SystemExit) if it was trained on another contract.yaml."""
+    """The model the service serves, refused (SystemExit) as the service refuses it: damaged, or trained on another
+    contract.yaml."""
     bento_model = model_store.served_model()
-    if model_store.trained_contract(bento_model).signature() != load_contract().signature():
-        raise SystemExit(f"{bento_model.tag} was trained on another contract.yaml: retrain with python train.py")
+    model_store.check_servable(bento_model, load_contract())
     return model_store.load(bento_model)
 
 

@@ -275,5 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # run as scoring.contract, not as __main__: its errors are the ones main catches
+    from scoring.contract import main as contract_main
+
+    sys.exit(contract_main())

@@ -149,6 +149,22 @@ def _project_contract() -> Contract | None:
         return None
 
 
+def check_servable(bento_model: bentoml.Model, contract: Contract, score: bool = True) -> None:
+    """SystemExit in one line where `bento_model` was trained on another contract, or (`score`) where the store's
+    copy does not load or cannot decide the contract's example: a damaged file is found at start, not by a request."""
+    try:
+        trained = trained_contract(bento_model)
+        if score:
+            scorer = load(bento_model)
+            features = scorer.encoder.encode_records([contract.example])
+            scorer.probabilities(features), scorer.reasons(features, 1)
+    except Exception as error:  # whatever a damaged file raises, in any framework
+        raise SystemExit(f"model {bento_model.tag} in the BentoML model store is damaged ({type(error).__name__}): "
+                         "train again with python train.py, or import the model again") from None  # fmt: skip
+    if trained.signature() != contract.signature():
+        raise SystemExit(f"{bento_model.tag} was trained on another contract.yaml: retrain with python train.py")
+
+
 def trained_contract(bento_model: bentoml.Model) -> Contract:
     return Contract.model_validate(bento_model.custom_objects["contract"])
 

@@ -1,9 +1,11 @@
 """contract.yaml, and the request schema the service builds from it."""
 
 import re
+import subprocess
+import sys
 
 import pytest
-from conftest import CONTRACT
+from conftest import CONTRACT, PROJECT_DIR
 from pydantic import ValidationError
 from records import invalid_variants, valid_variants
 
@@ -102,3 +104,12 @@ def test_an_example_the_service_would_refuse_is_refused_by_the_contracts_check(t
     monkeypatch.setattr(data_contract, "CONTRACT_PATH", tmp_path / "contract.yaml")
     monkeypatch.setattr(data_contract.load, "__defaults__", (tmp_path / "contract.yaml",))
     assert data_contract.main(["check"]) == 2
+
+
+def test_the_command_line_refuses_in_one_line(tmp_path):
+    """Run with -m, the module was __main__ and its ContractError not the one scoring.inference raised: a traceback."""
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    command = [sys.executable, "-m", "scoring.contract", "infer", str(tmp_path / "data.csv"), "--target", "zz",
+               "--positive", "yes"]  # fmt: skip
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr == "error: data.csv: no column 'zz' (its columns: a, b)\n"

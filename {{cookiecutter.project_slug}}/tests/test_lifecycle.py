@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -149,6 +150,21 @@ def test_a_missing_model_is_named_with_what_to_do(serve_env, tmp_path):
     assert result.returncode != 0
     assert "model nosuch_model:v1 (served_model.txt) is not in the BentoML model store" in result.stderr
     assert "python train.py" in result.stderr and "BentoCloud" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("damage", ["custom_objects.pkl", "saved_model.ubj"])
+def test_a_damaged_model_in_the_store_stops_start_up_in_one_line(serve_env, tmp_path, damage):
+    """BentoML restarted a worker whose model would not load every 10 s for ever, or printed 62 lines."""
+    home = tmp_path / "bentoml_home"
+    shutil.copytree(serve_env["BENTOML_HOME"], home, ignore=shutil.ignore_patterns("prometheus_multiproc_dir"))
+    [version] = [path for path in (home / "models" / f"{settings.MODEL_NAME}").iterdir() if path.is_dir()]
+    damaged = version / damage
+    if not damaged.exists():
+        pytest.skip(f"this framework saves no {damage}")
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    result = start_up_failure({**serve_env, "BENTOML_HOME": str(home)})
+    assert result.returncode != 0
+    assert "in the BentoML model store is damaged" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_observability_switches_at_serve_time(serve_env, contract):
