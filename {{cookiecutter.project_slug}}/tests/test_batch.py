@@ -1,8 +1,10 @@
 """Batch scoring (score.py): the service's decision for every row of a file; rows that break the contract set aside."""
 
 import gc
+import signal
 import subprocess
 import sys
+import time
 import tracemalloc
 
 import pandas as pd
@@ -217,3 +219,19 @@ def test_chunk_rows_must_be_a_positive_number(rows, capsys):
     with pytest.raises(SystemExit):
         score_py.parse_args(["in.csv", "--output", "out.csv", "--chunk-rows", rows])
     assert "--chunk-rows" in capsys.readouterr().err
+
+
+def test_sigterm_mid_run_leaves_no_file_half_written(serve_env, tmp_path):
+    """SIGTERM (Kubernetes stopping a job) killed score.py where it stood, leaving its .partial files."""
+    table(200_000).to_csv(tmp_path / "in.csv", index=False)
+    command = [sys.executable, "score.py", str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv"),
+               "--chunk-rows", "1000"]  # fmt: skip
+    run = subprocess.Popen(command, cwd=PROJECT_DIR, env=serve_env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".*.partial")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "scoring ended before it could be interrupted"
+    run.send_signal(signal.SIGTERM)
+    _, error = run.communicate(timeout=60)
+    assert run.returncode == 130 and error.strip().endswith("interrupted: no output file is left half-written")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv"]
