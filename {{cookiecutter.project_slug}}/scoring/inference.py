@@ -44,8 +44,7 @@ def infer(
     """The contract of `frame`: `exclude` columns are no inputs; `protected` ones neither, and the model card
     reports on their groups."""
     if missing := [column for column in [target, *exclude, *protected] if column not in frame.columns]:
-        columns = ", ".join(frame.columns)
-        raise ContractError(f"{source}: no column {', '.join(map(repr, missing))} (its columns: {columns})")
+        raise ContractError(f"{source}: no column {', '.join(map(repr, missing))} ({_columns_named(frame.columns)})")
     labels = frame[target].dropna().astype("string")
     unlabelled = len(frame) - len(labels)
     notes = [f"{unlabelled} rows without a {target} value are ignored"] if unlabelled else []
@@ -169,3 +168,12 @@ def _json_value(value, spec: FieldSpec):
     if spec.kind == "number":
         return float(value)
     return str(value)
+
+
+def _columns_named(columns) -> str:
+    """The file's columns, where its first line reads as a header of several short names: anything else may be a
+    line of a file that is no CSV (a password file's), never to be printed."""
+    names = [str(name) for name in columns]
+    if 2 <= len(names) <= 200 and all(len(name) <= 64 and name.isprintable() for name in names):
+        return f"its columns: {', '.join(names)}"
+    return "its first line is no header of named columns"

@@ -113,3 +113,13 @@ def test_the_command_line_refuses_in_one_line(tmp_path):
                "--positive", "yes"]  # fmt: skip
     result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr == "error: data.csv: no column 'zz' (its columns: a, b)\n"
+
+
+def test_a_refused_file_that_is_no_csv_is_not_echoed(tmp_path):
+    """A password file given as data had its first line printed as the file's "columns"."""
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/bin/sh\n")
+    command = [sys.executable, "-m", "scoring.contract", "infer", str(tmp_path / "passwd"), "--target", "zz",
+               "--positive", "yes"]  # fmt: skip
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert result.returncode == 2 and "root:" not in result.stderr + result.stdout
+    assert result.stderr == "error: passwd: no column 'zz' (its first line is no header of named columns)\n"
