@@ -26,7 +26,10 @@ OPTIONS = serving.load_options()
 bentoml_fixes.give_each_worker_its_own_socket(OPTIONS.workers)
 POLICY = load_policy()
 SERVED_MODEL = model_store.served_model()
-model_store.check_servable(SERVED_MODEL, CONTRACT, score=not bentoml_fixes.IN_WORKER)  # once, by `bentoml serve`
+if bentoml_fixes.IN_WORKER:
+    model_store.check_trained_on(SERVED_MODEL, CONTRACT)
+else:  # once, by `bentoml serve` before its workers start: a worker failing to load would be restarted for ever
+    model_store.load_servable(SERVED_MODEL, CONTRACT)
 
 
 @bentoml.service(name=settings.SERVICE_NAME, **serving.bentoml_config(OPTIONS))

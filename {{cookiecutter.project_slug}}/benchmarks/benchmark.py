@@ -151,8 +151,8 @@ def cpu_hog():
     """Another tenant of the machine: a process keeping one core busy, the last core this process may use.
 
     Pinned, as the target says ("on the other core"): left to the scheduler it moves between the cores,
-    and a server that hands each request between threads (FastAPI's synchronous endpoint) moved more
-    with it (XGBoost's: +19% unpinned, -2% pinned, the same servers, minutes apart)."""
+    and a server that hands each request between threads (FastAPI's synchronous endpoint) moves more
+    with it than the others."""
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         os.sched_setaffinity(hog.pid, {max(os.sched_getaffinity(0))})

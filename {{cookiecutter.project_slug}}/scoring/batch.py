@@ -63,9 +63,7 @@ class Outcome(NamedTuple):
 def served_scorer() -> Scorer:
     """The model the service serves, refused (SystemExit) as the service refuses it: damaged, or trained on another
     contract.yaml."""
-    bento_model = model_store.served_model()
-    model_store.check_servable(bento_model, load_contract())
-    return model_store.load(bento_model)
+    return model_store.load_servable(model_store.served_model(), load_contract())
 
 
 def decide(

@@ -149,20 +149,32 @@ def _project_contract() -> Contract | None:
         return None
 
 
-def check_servable(bento_model: bentoml.Model, contract: Contract, score: bool = True) -> None:
-    """SystemExit in one line where `bento_model` was trained on another contract, or (`score`) where the store's
-    copy does not load or cannot decide the contract's example: a damaged file is found at start, not by a request."""
+def load_servable(bento_model: bentoml.Model, contract: Contract) -> Scorer:
+    """The scorer of `bento_model`, once it has decided the contract's example; SystemExit in one line where the
+    store's copy is damaged or was trained on another contract: found at start, not by a request."""
+    check_trained_on(bento_model, contract)
+    try:
+        scorer = load(bento_model)
+        features = scorer.encoder.encode_records([contract.example])
+        scorer.probabilities(features), scorer.reasons(features, 1)
+    except Exception as error:  # whatever a damaged file raises, in any framework
+        raise SystemExit(_damaged(bento_model, error)) from None
+    return scorer
+
+
+def check_trained_on(bento_model: bentoml.Model, contract: Contract) -> None:
+    """SystemExit in one line where `bento_model` was trained on another contract (or its own is damaged)."""
     try:
         trained = trained_contract(bento_model)
-        if score:
-            scorer = load(bento_model)
-            features = scorer.encoder.encode_records([contract.example])
-            scorer.probabilities(features), scorer.reasons(features, 1)
-    except Exception as error:  # whatever a damaged file raises, in any framework
-        raise SystemExit(f"model {bento_model.tag} in the BentoML model store is damaged ({type(error).__name__}): "
-                         "train again with python train.py, or import the model again") from None  # fmt: skip
+    except Exception as error:
+        raise SystemExit(_damaged(bento_model, error)) from None
     if trained.signature() != contract.signature():
         raise SystemExit(f"{bento_model.tag} was trained on another contract.yaml: retrain with python train.py")
+
+
+def _damaged(bento_model: bentoml.Model, error: Exception) -> str:
+    return (f"model {bento_model.tag} in the BentoML model store is damaged ({type(error).__name__}): "
+            "train again with python train.py, or import the model again")  # fmt: skip
 
 
 def trained_contract(bento_model: bentoml.Model) -> Contract:

@@ -1,7 +1,7 @@
 """The model compiled to ONNX and run by onnxruntime, where that gives the same probabilities.
 
-A tree ensemble scores a row in 5-10 us with onnxruntime against 80-120 us with XGBoost's or
-CatBoost's own prediction, whose per-call set-up dominates a single row. train.py compiles the
+A tree ensemble scores a row faster with onnxruntime than with XGBoost's or CatBoost's own
+prediction, whose per-call set-up dominates a single row. train.py compiles the
 model, compares both runtimes on every validation row, and keeps the ONNX form only when no
 probability differs by more than MAX_DIFFERENCE; otherwise the framework's own model serves.
 """
@@ -29,8 +29,8 @@ class OnnxModel:
 
     def _bind_one_row(self) -> tuple[np.ndarray, np.ndarray, onnxruntime.IOBinding] | None:
         """(input row, output, their binding) for one-row calls: onnxruntime reads and writes these arrays in
-        place (IOBinding), so a call converts nothing; under load that saved about 10% of a one-record
-        request's CPU (A/B). Only where the probabilities are a tensor of known width."""
+        place (IOBinding), so a call converts nothing. Only where the probabilities are a tensor of known
+        width."""
         width, probabilities = self.session.get_inputs()[0].shape[1], self.session.get_outputs()[1]
         if not isinstance(width, int) or probabilities.type != "tensor(float)" or probabilities.shape[1:] != [2]:
             return None
