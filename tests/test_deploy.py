@@ -41,6 +41,7 @@ def test_deployment_probes_port_resources_and_image(manifests):
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert {"cpu", "memory"} <= container["resources"]["requests"].keys() & container["resources"]["limits"].keys()
     assert {variable["name"] for variable in container["env"]} == {
+        "BENTOML_HOME",
         "LOAN_DESK_DECLINE_THRESHOLD",
         "LOAN_DESK_MAYBE_THRESHOLD",
     }
@@ -51,7 +52,12 @@ def test_the_pod_runs_unprivileged(manifests):
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     [container] = pod["containers"]
-    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert container["securityContext"] == {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                            "capabilities": {"drop": ["ALL"]}}  # fmt: skip
+    # what BentoML writes goes to /tmp, a volume of the pod's own (served so in test_service.py)
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    assert {"name": "BENTOML_HOME", "value": "/tmp/bentoml"} in container["env"]
 
 
 def test_service_and_autoscaler_point_at_the_deployment(manifests):

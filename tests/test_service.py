@@ -77,6 +77,7 @@ def test_bentoml_build_packs_code_contract_model_and_dockerfile(bake, tmp_path):
         members = {name.removeprefix("./") for name in bento.getnames()}
         manifest = yaml.safe_load(bento.extractfile("./bento.yaml"))
         requirements = bento.extractfile("./env/python/requirements.txt").read().decode()
+        dockerfile = bento.extractfile("./env/docker/Dockerfile").read().decode()
     model_tag = manifest["services"][0]["models"][0]["tag"]
     assert model_tag.startswith("credit_risk_service_model:")
     model_dir = "models/" + model_tag.replace(":", "/")
@@ -86,6 +87,7 @@ def test_bentoml_build_packs_code_contract_model_and_dockerfile(bake, tmp_path):
     pinned = yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]
     assert set(pinned) <= set(requirements.split()), "the bento installs the versions the model was trained with"
     assert not [name for name in members if name.startswith(("src/tests", "src/use_cases"))]
+    assert "ORT_DISABLE_TELEMETRY" in dockerfile  # onnxruntime sends no usage reports from the image
 
 
 def test_training_at_generation_writes_the_model_card_the_readme_links(bake):
@@ -154,6 +156,19 @@ def test_exported_bento_serves_the_same_probabilities_from_a_clean_environment(b
             expected = decisions(url, records)
         command = ["bash", "-c", f". .venv/bin/activate && {serve} --host 127.0.0.1 --port {{port}}"]
         with running_server(command, elsewhere, clean_env) as url:
+            assert decisions(url, records) == expected
+        # As k8s/deployment.yaml runs the image: from the bento's folder, on a read-only root file system with
+        # a writable /tmp holding BentoML's home (a mount namespace of its own stands for the container's).
+        bento, writable = elsewhere / "bento", tmp_path / "writable"
+        bento.mkdir()
+        writable.mkdir()
+        with tarfile.open(elsewhere / "service.bento") as archive:
+            archive.extractall(bento, filter="data")
+        read_only = (f"mount --make-rprivate / && mount --bind {writable} {writable} && mount -o remount,bind,ro / "
+                     f"&& exec {elsewhere}/.venv/bin/bentoml serve {bento} --host 127.0.0.1 --port {{port}}")  # fmt: skip
+        container_env = {**clean_env, "BENTOML_HOME": str(writable / "bentoml"), "TMPDIR": str(writable)}
+        (writable / "bentoml").mkdir()
+        with running_server(["unshare", "--mount", "sh", "-c", read_only], bento, container_env) as url:
             assert decisions(url, records) == expected
     finally:
         shutil.rmtree(elsewhere / ".venv", ignore_errors=True)  # a gigabyte

@@ -14,8 +14,11 @@ bentoml_fixes.log_in_one_line()
 bentoml_fixes.metrics_of_its_own()
 bentoml_fixes.exit_with_parent()
 bentoml_fixes.bound_shutdown(serving.SHUTDOWN_SECONDS)
+bentoml_fixes.start_pipelined_requests_afresh()
 bentoml_fixes.close_slow_connections(serving.SLOW_CLIENT_SECONDS)
 bentoml_fixes.bound_request_heads(serving.MAX_HEAD_BYTES, serving.MAX_HEADER_FIELDS)
+bentoml_fixes.bound_pipelined_requests(serving.PIPELINE_READ_BYTES)
+bentoml_fixes.drain_connections_on_shutdown(serving.IDLE_DRAIN_SECONDS)
 
 # Checked at import, so that `bentoml serve` stops at once with a message naming the problem (a failure
 # in a worker's __init__ makes BentoML restart the worker for ever): an unknown or bad setting such as
@@ -23,6 +26,7 @@ bentoml_fixes.bound_request_heads(serving.MAX_HEAD_BYTES, serving.MAX_HEADER_FIE
 # BentoCloud), damaged there, or trained on another contract.yaml.
 serving.check_environment()
 OPTIONS = serving.load_options()
+bentoml_fixes.name_a_busy_port()
 bentoml_fixes.give_each_worker_its_own_socket(OPTIONS.workers)
 POLICY = load_policy()
 SERVED_MODEL = model_store.served_model()

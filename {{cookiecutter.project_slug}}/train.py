@@ -11,11 +11,17 @@ problem is one line on stderr, and exit code 2.
 """
 
 import argparse
+import os
 import re
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+import bentoml
 
 from scoring import data, fairness, model_store, report, settings
 from scoring.contract import PROJECT_DIR, ContractError, load
@@ -105,12 +111,37 @@ class Trained:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM as Ctrl-C: on the way out BentoML removes the model copy it was saving (in the temp folder).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    served = model_store.served_tag()
     try:
         save_and_serve(args, train_and_validate(args))
     except (ContractError, data.DataError, Refused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        now = model_store.served_tag()
+        done = f"{now} is served, with its model card" if now != served else "what is served is as it was"
+        print(f"interrupted: {done}", file=sys.stderr)
+        return 130
     return 0
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait for the block to end: the model served and its card change together."""
+    caught = []
+    previous = {signum: signal.signal(signum, lambda signum, _: caught.append(signum)) for signum in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def train_and_validate(args: argparse.Namespace) -> Trained:
@@ -162,10 +193,15 @@ def _unexplained(probabilities, by_field) -> int:
     return int((not_approved & (by_field.max(axis=1) <= 0)).sum())
 
 
-def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
+def _metadata_tables(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The group tables without their figures that have no meaning (None), which BentoML's metadata refuses."""
+    return {column: [{key: value for key, value in row.items() if value is not None} for row in table]
+            for column, table in tables.items()}  # fmt: skip
+
+
+def _saved(args: argparse.Namespace, trained: Trained, bands) -> bentoml.Model:
     contract, validation = trained.scorer.contract, trained.validation
-    bands = report.bands(validation, report.generated_policy())
-    bento_model = model_store.save(
+    return model_store.save(
         trained.scorer,
         args.model_name,
         metadata={
@@ -180,7 +216,7 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
             "decline_threshold": settings.DECLINE_THRESHOLD,
             "maybe_threshold": settings.MAYBE_THRESHOLD,
             "validation_bands": report.band_metadata(bands),
-            "protected_groups": validation.group_tables(report.generated_policy()),
+            "protected_groups": _metadata_tables(validation.group_tables(report.generated_policy())),
             "protected_inputs": contract.protected_inputs,
             "runtime": trained.runtime,
             "reasons": trained.explainer,
@@ -191,16 +227,45 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
         validation=validation.as_object(),
         onnx=trained.onnx,
     )
+
+
+def _first_line(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0][:200]}" if text else type(error).__name__
+
+
+def bentoml_home() -> str:
+    return os.environ.get("BENTOML_HOME") or str(Path.home() / "bentoml")
+
+
+def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
+    contract, validation = trained.scorer.contract, trained.validation
+    bands = report.bands(validation, report.generated_policy())
+    try:
+        bento_model = _saved(args, trained, bands)
+    except Exception as error:  # a full disk, a store that cannot be written: each framework says it its own way
+        raise Refused(f"cannot save the model ({_first_line(error)}): nothing saved; is the disk full, or "
+                      f"{bentoml_home()} not writable?") from None  # fmt: skip
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): {report.summary(bands, validation, contract.target)}")
     print(f"Served by {trained.runtime}; reasons by {trained.explainer}")
     if validation.unexplained:
         print(f"warning: {validation.unexplained} validation rows not approved have no field that raised their "
               "probability: their answers carry no reason (MODEL_CARD.md)", file=sys.stderr)  # fmt: skip
-    if not args.no_promote:
-        model_store.promote(str(bento_model.tag))
-        print(f"Serving it from now on ({SERVED_MODEL_FILE.name}); bentoml build packs it")
-    if args.model_card:
-        print(f"Model card: {report.write_card(bento_model, args.model_card)}")
+    if args.no_promote:
+        if args.model_card:
+            print(f"Model card: {report.write_card(bento_model, args.model_card)}")
+        return
+    try:
+        with uninterrupted():
+            card = report.write_card(bento_model, args.model_card)
+            model_store.promote(str(bento_model.tag))
+    except OSError as error:
+        raise Refused(f"cannot write the model card or {SERVED_MODEL_FILE.name} ({_first_line(error)}): "
+                      f"{bento_model.tag} is saved, not served") from None  # fmt: skip
+    print(f"Serving it from now on ({SERVED_MODEL_FILE.name}); bentoml build packs it")
+    print(f"Model card: {card}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ class DataError(ValueError):
     """A data file that cannot be used as it is; the message is one line naming the file."""
 
 
+LARGEST_NUMBER = float(np.finfo(np.float32).max)  # the models compute in 32-bit floats
+SNIFFED_BYTES = 64 * 1024
+
+
 def read_csv(path: str | Path, text_columns: list[str] = ()) -> pd.DataFrame:
     """Read a CSV, keeping `text_columns` as text; any reason it cannot be read is a DataError."""
     path = Path(path)
@@ -30,6 +34,9 @@ def read_csv(path: str | Path, text_columns: list[str] = ()) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: not a file")
     try:
+        with path.open("rb") as file:
+            if b"\0" in file.read(SNIFFED_BYTES):  # a binary file, or an empty disk image: refused before reading it
+                raise DataError(f"{path}: not a CSV (it holds NUL bytes)")
         with path.open(newline="", encoding="utf-8") as file:
             header = next(csv.reader(file), [])
         frame = pd.read_csv(path, dtype=dict.fromkeys(text_columns, "string"), encoding="utf-8")
@@ -37,7 +44,7 @@ def read_csv(path: str | Path, text_columns: list[str] = ()) -> pd.DataFrame:
         raise DataError(f"{path}: empty file") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text") from None
-    except pd.errors.ParserError as error:
+    except (pd.errors.ParserError, csv.Error) as error:
         raise DataError(f"{path}: not a readable CSV ({str(error).strip().splitlines()[-1]})") from None
     except OSError as error:
         raise DataError(f"{path}: {error.strerror}") from None
@@ -48,6 +55,15 @@ def read_csv(path: str | Path, text_columns: list[str] = ()) -> pd.DataFrame:
     return frame
 
 
+def check_numbers(frame: pd.DataFrame, source: str | Path) -> None:
+    """DataError naming the first column with a number the models cannot compute with."""
+    for column in frame.select_dtypes("number").columns:
+        beyond = np.abs(frame[column].to_numpy(dtype=float, na_value=np.nan)) > LARGEST_NUMBER  # inf too
+        if beyond.any():
+            raise DataError(f"{source}: column {column!r} has a number beyond ±{LARGEST_NUMBER:.1e}, or infinite, "
+                            f"in row {frame.index[beyond.argmax()]}: fix it or leave the column out")  # fmt: skip
+
+
 def read_for_contract(path: str | Path, contract: Contract, with_target: bool = True) -> pd.DataFrame:
     """Read a data file in the contract's layout: its fields (and target) columns, other columns dropped."""
     texts = [name for name, spec in contract.fields.items() if spec.kind in ("category", "boolean")]
@@ -55,6 +71,7 @@ def read_for_contract(path: str | Path, contract: Contract, with_target: bool = 
     needed = contract.columns if with_target else list(contract.fields)
     if missing := [column for column in needed if column not in frame.columns]:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)} (see contract.yaml)")
+    check_numbers(frame[needed], path)
     return frame[needed]
 
 

@@ -58,12 +58,10 @@ class DecisionRoutes:
         if self.counting:
             self.metrics = self.metrics or RequestMetrics()
             self.metrics.started(scope["path"])
-        self.in_flight += 1
         status = 500  # should `answer` raise: Starlette's ServerErrorMiddleware answers 500
         try:
             status = await self.answer(route, scope, receive, send)
         finally:
-            self.in_flight -= 1
             if self.metrics:
                 self.metrics.finished(scope["path"], status, time.perf_counter() - started)
 
@@ -74,9 +72,6 @@ class DecisionRoutes:
         unread = [("connection", "close")] if chunked or length not in (None, "0") else []
         if scope["method"] != "POST":
             return await send_error(send, 405, "Method Not Allowed", "use POST", [("allow", "POST"), *unread])
-        if self.in_flight > self.max_concurrency:
-            detail = f"the service is busy: retry after {self.retry_after} s"
-            return await send_error(send, 429, "Overloaded", detail, [("retry-after", self.retry_after), *unread])
         if content_type.split(";")[0].strip().lower() != "application/json":
             detail = "Content-Type must be application/json"
             return await send_error(send, 415, "Unsupported Media Type", detail, unread)
@@ -88,6 +83,16 @@ class DecisionRoutes:
             return await self.too_large(send)
         if body is None:
             return 0
+        if self.in_flight >= self.max_concurrency:  # uploads do not count: a slow one would hold a place
+            detail = f"the service is busy: retry after {self.retry_after} s"
+            return await send_error(send, 429, "Overloaded", detail, [("retry-after", self.retry_after)])
+        self.in_flight += 1
+        try:
+            return await self.decide(route, body, scope, send)
+        finally:
+            self.in_flight -= 1
+
+    async def decide(self, route, body: bytes, scope: Scope, send: Send) -> int:
         read_records, single = route
         try:
             records = read_records(body)

@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from scoring.contract import Contract, ContractError, FieldSpec, Target
-from scoring.data import MIN_CLASS_ROWS, read_csv
+from scoring.data import MIN_CLASS_ROWS, check_numbers, read_csv
 
 MAX_CATEGORIES = 50  # more distinct values than this make a poor one-hot feature: left out, with a note
 ID_LIKE_SHARE = 0.5  # text with at least this share of distinct values identifies rows rather than describes them
@@ -53,6 +53,7 @@ def infer(
         raise ContractError(f"{source}: the target {target!r} cannot be a protected column")
     left_out = list(dict.fromkeys([*exclude, *protected]))
     features = frame.loc[labels.index].drop(columns=[target, *left_out])
+    check_numbers(features, source)
     excluded = dict.fromkeys(exclude, "excluded when the contract was inferred")
     excluded |= dict.fromkeys(protected, "protected: never an input; the model card reports on its groups")
     fields = {}

@@ -2,7 +2,9 @@
 release fixes one, its first assertion fails, saying the fix can go."""
 
 import asyncio
+import os
 import socket
+import subprocess
 from unittest import mock
 
 import uvicorn.loops.uvloop
@@ -124,3 +126,18 @@ def test_a_server_out_of_file_descriptors_waits_and_accepts_again(monkeypatch):
     monkeypatch.setattr(bentoml_fixes._EagerAcceptServer, "RETRY_SECONDS", 0.06)
     counts = accepted_after_each_turn(eager_accept_loop(), clients=1, turns=6, seconds=0.02)
     assert failures and counts[0] == 0 and counts[-1] == 1, counts
+
+
+def test_metric_folders_left_by_servers_that_died_are_removed(monkeypatch, tmp_path):
+    monkeypatch.setattr(bentoml_fixes.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(bentoml_fixes.BentoMLContainer.prometheus_multiproc_dir, "set", lambda directory: None)
+    monkeypatch.setattr(bentoml_fixes.atexit, "register", lambda *args, **kwargs: None)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = tmp_path / f"bentoml-metrics-{dead.pid}-abc"
+    running = tmp_path / f"bentoml-metrics-{os.getppid()}-abc"
+    for folder in (left, running):
+        folder.mkdir()
+    bentoml_fixes.metrics_of_its_own()
+    assert not left.exists() and running.exists()
+    assert [*tmp_path.glob(f"bentoml-metrics-{os.getpid()}-*")]  # its own

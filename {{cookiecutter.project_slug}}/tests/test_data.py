@@ -1,5 +1,7 @@
 """Data files against the contract: reading them, and every row checked (pandera) with its reasons."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,6 +74,10 @@ def test_booleans_stored_as_booleans_are_read_as_the_contracts_words():
         ("age,age,plan,paperless,y\n1,2,basic,Yes,no\n", "named twice: age"),
         ("age,plan,paperless,y\n1,basic,Yes,no\n", "missing column(s) income"),
         (b"age\xff,income\n", "not UTF-8 text"),
+        ("age,income,plan,paperless,y\n1,inf,basic,Yes,no\n", "column 'income' has a number beyond ±3.4e+38, or"),
+        ("age,income,plan,paperless,y\n1,1e307,basic,Yes,no\n", "column 'income' has a number beyond"),  # float32
+        ("a" * 1_000_000, "not a readable CSV (field larger than field limit"),  # one endless line
+        (b"\0" * 100_000, "not a CSV (it holds NUL bytes)"),  # a disk image, a sparse file
     ],
 )
 def test_unreadable_files_are_refused_in_one_line(tmp_path, content, message):
@@ -80,9 +86,23 @@ def test_unreadable_files_are_refused_in_one_line(tmp_path, content, message):
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    with pytest.raises(data.DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
+    with pytest.raises(data.DataError, match=re.escape(message)) as error:
         data.read_for_contract(path, CONTRACT)
     assert "\n" not in str(error.value)
+
+
+def test_a_number_the_models_cannot_take_is_refused_only_in_a_column_they_read(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("age,income,plan,paperless,y,notes\n1,2,basic,Yes,no,1e308\n")
+    assert list(data.read_for_contract(path, CONTRACT).columns) == CONTRACT.columns
+
+
+def test_a_large_sparse_file_is_refused_at_once(tmp_path):
+    path = tmp_path / "data.csv"
+    with path.open("wb") as file:
+        file.truncate(2 * 2**30)  # 2 GiB of NUL bytes, none of them on disk
+    with pytest.raises(data.DataError, match="NUL bytes"):
+        data.read_csv(path)
 
 
 def test_a_directory_is_not_a_data_file(tmp_path):

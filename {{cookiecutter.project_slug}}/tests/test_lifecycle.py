@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,7 +21,7 @@ from live_service import free_port, requests_counted, running_service, service_l
 
 from scoring import settings
 from scoring.model_store import TAG_OVERRIDE
-from scoring.serving import SHUTDOWN_SECONDS, SLOW_CLIENT_SECONDS
+from scoring.serving import IDLE_DRAIN_SECONDS, SHUTDOWN_SECONDS, SLOW_CLIENT_SECONDS
 
 pytestmark = pytest.mark.own_server
 
@@ -72,6 +73,43 @@ def test_sigterm_does_not_wait_for_a_half_sent_request_beyond_the_grace_period(s
         assert time.monotonic() - started < SHUTDOWN_SECONDS + 10  # Kubernetes waits 30 s before SIGKILL
 
 
+HEALTH = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def until_closed(connection: socket.socket) -> bytes:
+    """All the server sends until it closes the connection; ConnectionResetError if it resets it."""
+    answer = b""
+    while chunk := connection.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_sigterm_answers_every_request_already_sent_and_closes_idle_connections_cleanly(serve_env, tmp_path, contract):
+    body = json.dumps(contract["example"]).encode()
+    decide = b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    with bentoml_serve(serve_env, tmp_path) as (_, port):
+        [worker] = workers(f"http://127.0.0.1:{port}")
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=SHUTDOWN_SECONDS + 5) for _ in range(6)]
+        for connection in idle:  # kept alive after an answer, as a load balancer's pool keeps them
+            connection.sendall(HEALTH)
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+        in_flight = socket.create_connection(("127.0.0.1", port), timeout=SHUTDOWN_SECONDS + 5)
+        in_flight.sendall(decide % len(body) + body[:10])
+        worker.send_signal(signal.SIGTERM)  # as bentoml serve passes Kubernetes' on
+        time.sleep(IDLE_DRAIN_SECONDS / 3)  # (uvicorn looks for it every 0.1 s)
+        for connection in idle[:3]:  # a request on its way as the server is told to stop
+            connection.sendall(decide % len(body) + body)
+        in_flight.sendall(body[10:] + HEALTH)  # the rest of its body, and one more request behind it
+        for connection in idle[:3]:
+            answer = until_closed(connection)
+            assert answer.startswith(b"HTTP/1.1 200") and b"connection: close" in answer and b'"status"' in answer
+        for connection in idle[3:]:
+            assert until_closed(connection) == b""  # closed, not reset
+        answers = until_closed(in_flight)
+        assert re.findall(rb"HTTP/1.1 (\d+)", answers) == [b"200", b"200"] and answers.count(b"connection: close") == 1
+        worker.wait(timeout=SHUTDOWN_SECONDS)
+
+
 def test_a_connection_that_never_finishes_its_request_head_is_closed(service_url):
     host, port = service_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=SLOW_CLIENT_SECONDS + 10) as slow:
@@ -121,10 +159,13 @@ def test_two_workers_share_out_connections_made_at_once(two_workers, contract):
     assert len(held) == 2 and min(held) > 0, f"connections held by each worker: {held}"
 
 
-def test_a_second_server_on_the_port_of_two_workers_stops_at_start(two_workers):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_second_server_on_the_port_stops_at_start_in_one_line(two_workers, workers):
     env, port = two_workers  # each worker's socket allows others on its port: only a server that does too
+    env = {**env, f"{settings.ENV_PREFIX}WORKERS": workers}
     result = subprocess.run(serve_command(port), cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0 and "Address already in use" in result.stderr
+    assert result.returncode != 0 and f"127.0.0.1:{port}: address already in use" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # (BentoML printed 54 lines)
 
 
 def start_up_failure(env: dict[str, str]) -> subprocess.CompletedProcess:

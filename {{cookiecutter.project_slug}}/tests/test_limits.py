@@ -3,13 +3,22 @@
 import json
 import re
 import socket
+import threading
 import time
 
 import httpx
 import pytest
 from conftest import PROJECT_DIR
 from jsonschema import Draft202012Validator
-from live_service import classify, requests_counted, requests_in_progress, running_service, service_log, wait_for
+from live_service import (
+    classify,
+    requests_counted,
+    requests_in_progress,
+    running_service,
+    service_log,
+    wait_for,
+    worker_memory_mib,
+)
 from openapi_spec_validator import validate
 
 from scoring import settings
@@ -153,6 +162,44 @@ def test_a_body_that_does_not_arrive_in_time_gets_408_while_others_are_answered(
     assert SLOW_CLIENT_SECONDS - 1 < waited < 2 * SLOW_CLIENT_SECONDS + 3  # one check every SLOW_CLIENT_SECONDS
 
 
+def test_requests_pipelined_without_their_answers_being_read_take_little_memory(service_url):
+    host, port = service_url.removeprefix("http://").split(":")
+    requests = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 300_000
+    before = worker_memory_mib(service_url)
+    with socket.create_connection((host, int(port))) as flood:
+        flood.settimeout(0.5)
+        sent, deadline = 0, time.monotonic() + 5
+        while sent < len(requests) and time.monotonic() < deadline:  # until the server stops reading
+            try:
+                sent += flood.send(requests[sent : sent + 65536])
+            except TimeoutError:
+                pass
+        time.sleep(1)
+        held = worker_memory_mib(service_url) - before
+    assert held < 64, f"{held:.0f} MiB held for one connection"  # uvicorn queued every request read: 600 MiB
+    assert httpx.get(f"{service_url}/healthz").status_code == 200
+
+
+def test_pipelined_requests_are_all_answered_in_order_and_leave_no_memory_behind(service_url, contract):
+    host, port = service_url.removeprefix("http://").split(":")
+    body = json.dumps(contract["example"])
+    body = body[:-1] + " " * 10_000 + "}"  # decision requests parsed across several reads
+    decide = (b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode()))  # fmt: skip
+    health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    before = worker_memory_mib(service_url)
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        for _ in range(500):
+            connection.sendall((decide + health) * 5 + health * 90)
+            answers = b""
+            while answers.count(b"HTTP/1.1 ") < 100 or not answers.endswith(b"\r\n\r\n\n"):  # /healthz: "\n"
+                answers += connection.recv(65536)
+            statuses = re.findall(rb"HTTP/1.1 (\d+)", answers)
+            assert statuses == [b"200"] * 100 and answers.count(b'"status"') == 5
+    held = worker_memory_mib(service_url) - before
+    assert held < 64, f"{held:.0f} MiB kept after 50,000 pipelined requests"  # each kept the one before's context
+
+
 def test_each_decision_request_is_counted_once_in_bentomls_metrics(service_url, contract):
     before = {status: requests_counted(service_url, "/classify", status) for status in (200, 400, 415)}
     for _ in range(3):
@@ -210,23 +257,57 @@ def test_the_openapi_document_is_valid_and_describes_the_errors_really_sent(serv
         assert not list(documented(document, path, status).iter_errors(answer.json())), (path, status)
 
 
+def unread_answers(url: str, body: dict, requests: int = 40) -> socket.socket:
+    """A connection that sends `requests` batch requests and reads none of the answers (megabytes of them)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # (before connecting: the window it offers)
+    connection.connect((host, int(port)))
+    content = json.dumps(body).encode()
+    request = (b"POST /classify_batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(content), content))  # fmt: skip
+    threading.Thread(target=connection.sendall, args=(request * requests,), daemon=True).start()
+    return connection
+
+
+def decision_lines(url: str, env: dict) -> int:
+    return len(re.findall(r'^\{"event": "decision"', service_log(url, env).read_text(), re.MULTILINE))
+
+
 @pytest.mark.own_server
-def test_overload_answers_429_with_retry_after_and_logs_only_answered_decisions(serve_env, contract):
+def test_overload_answers_429_with_retry_after_and_uploads_hold_no_place(serve_env, contract):
     env = {**serve_env, f"{settings.ENV_PREFIX}MAX_CONCURRENCY": "1"}
-    body = {"records": [contract["example"]] * 100}
+    batch = {"records": [contract["example"]] * MAX_BATCH_SIZE}
     with running_service(PROJECT_DIR, env) as url:
         host, port = url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port))) as stalled:  # holds the one slot: its body never ends
-            stalled.sendall(b"POST /classify_batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            b"Content-Length: 100\r\n\r\n{")  # fmt: skip
+        with socket.create_connection((host, int(port))) as uploading:  # its body never ends
+            uploading.sendall(b"POST /classify_batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: 100\r\n\r\n{")  # fmt: skip
             assert wait_for(lambda: requests_in_progress(url, "/classify_batch") == 1)
-            refused = httpx.post(f"{url}/classify_batch", json=body, timeout=10)
-        answered = retry_until_answered(f"{url}/classify_batch", body)
-        log = service_log(url, env).read_text()
+            assert classify(url, contract["example"]).status_code == 200  # slow uploads took every place
+        with unread_answers(url, batch):  # the one place: an answer that cannot leave
+            assert wait_for(lambda: classify(url, contract["example"]).status_code == 429)
+            logged = decision_lines(url, env)
+            refused = httpx.post(f"{url}/classify_batch", json=batch, timeout=10)
+            assert decision_lines(url, env) == logged  # a refused request decides nothing
+        answered = retry_until_answered(f"{url}/classify_batch", batch)
     assert refused.status_code == 429
     assert refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS) and "retry" in refused.json()["detail"]
     assert answered.status_code == 200
-    assert len(re.findall(r'^\{"event": "decision"', log, re.MULTILINE)) == len(body["records"])
+
+
+def test_a_client_that_reads_none_of_its_answers_is_dropped(service_url, contract):
+    errors = requests_counted(service_url, "/classify_batch", 500)
+    connection = unread_answers(service_url, {"records": [contract["example"]] * MAX_BATCH_SIZE})
+    with connection:
+        time.sleep(2 * SLOW_CLIENT_SECONDS + 2)  # one check every SLOW_CLIENT_SECONDS
+        connection.settimeout(2)
+        with pytest.raises((ConnectionResetError, EOFError)):  # not TimeoutError: still held
+            while connection.recv(1 << 20):
+                pass
+            raise EOFError
+    assert classify(service_url, contract["example"]).status_code == 200
+    assert requests_counted(service_url, "/classify_batch", 500) == errors  # dropped: no error of the service's
 
 
 def retry_until_answered(url: str, body: dict, attempts: int = 20) -> httpx.Response:

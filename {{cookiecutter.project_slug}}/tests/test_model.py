@@ -1,11 +1,14 @@
 """The served model: features encoded alike on every path, and the faster runtime giving the same answers."""
 
 import json
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from conftest import with_served_model
+from conftest import PROJECT_DIR, with_served_model
 
 from scoring import data
 from scoring.contract import load
@@ -74,3 +77,21 @@ def test_the_single_row_path_gives_the_frameworks_own_probabilities_after_pickli
     model, native, features = fitted_on_noise()
     single_row = pickle.loads(pickle.dumps(framework.single_row(model)))  # as batch scoring ships it to Spark
     assert np.array_equal(np.concatenate([single_row(features[i : i + 1]) for i in range(len(features))]), native)
+
+
+ONNX_SESSION = """
+import scoring  # first, as every entry point of the project imports it
+import onnxruntime
+from onnx import TensorProto, helper
+values = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1]) for name in ("x", "y")]
+graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity", values[:1], values[1:])
+onnxruntime.InferenceSession(helper.make_model(graph, ir_version=10).SerializeToString())
+"""
+
+
+def test_onnxruntime_keeps_no_device_id_and_queues_no_telemetry(tmp_path):
+    """onnxruntime 1.29 and later write both under ~/.cache for Microsoft, unless told not to before starting."""
+    env = {name: value for name, value in os.environ.items() if name not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    subprocess.run([sys.executable, "-c", ONNX_SESSION], cwd=PROJECT_DIR, env={**env, "HOME": str(tmp_path)},
+                   check=True)  # fmt: skip
+    assert not list(tmp_path.rglob("*"))

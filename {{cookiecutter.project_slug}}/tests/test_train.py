@@ -6,6 +6,9 @@ training succeeds (it saves a model) it runs as a process with a model store of 
 """
 
 import os
+import resource
+import shutil
+import signal
 import subprocess
 import sys
 
@@ -173,3 +176,47 @@ def test_rows_not_approved_without_a_field_that_raised_them_are_counted():
     probabilities = np.array([above, above, 0.01])
     by_field = np.array([[-1.0, -2.0], [0.5, -1.0], [-1.0, -1.0]])
     assert train_script._unexplained(probabilities, by_field) == 1
+
+
+@pytest.mark.parametrize("step", ["saving the model", "writing the model card"])
+def test_sigterm_leaves_no_model_copy_and_changes_the_served_model_and_its_card_together(tmp_path, step):
+    project, temporary = tmp_path / "project", tmp_path / "tmp"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("tests", "benchmarks", ".*", "__pycache__"))
+    temporary.mkdir()
+    served, card = (project / "served_model.txt").read_text(), (project / "MODEL_CARD.md").read_text()
+    interrupted = "bentoml.models.Model.save" if step == "saving the model" else "scoring.report.write_card"
+    module, function = interrupted.rsplit(".", 1)
+    driver = (f"import os, signal, sys, bentoml.models, scoring.report, train\n"
+              f"original = {module}.{function}\n"
+              f"def interrupted(*args, **kwargs):\n"
+              f"    os.kill(os.getpid(), signal.SIGTERM)\n"
+              f"    return original(*args, **kwargs)\n"
+              f"{module}.{function} = interrupted\n"
+              f"sys.exit(train.main(['--rows', '500']))\n")  # fmt: skip
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml_home"), "TMPDIR": str(temporary)}
+    result = subprocess.run([sys.executable, "-c", driver], cwd=project, env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 130, result.stderr
+    assert not list(temporary.glob("bentoml-model-*"))  # BentoML's copy of the model being saved
+    now_served, now_card = (project / "served_model.txt").read_text(), (project / "MODEL_CARD.md").read_text()
+    if step == "saving the model":
+        assert (now_served, now_card) == (served, card) and "is as it was" in result.stderr
+    else:  # the card was being written when the signal came: both change, then the run stops
+        assert now_served != served and f"`{now_served.strip()}`" in now_card and "is served" in result.stderr
+
+
+def test_a_full_disk_while_saving_is_one_line_and_leaves_the_served_model_as_it_was(tmp_path):
+    """A file-size limit makes the writes fail as a full disk does (EFBIG rather than ENOSPC)."""
+    served = (PROJECT_DIR / "served_model.txt").read_text()
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml_home"), "TMPDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "train.py", "--rows", "500"], cwd=PROJECT_DIR, env=env,
+                            capture_output=True, text=True, timeout=300, preexec_fn=small_files)  # fmt: skip
+    line = refusal_line(result.returncode, result.stderr)
+    assert line.startswith("error: cannot save the model (") and "nothing saved; is the disk full" in line
+    assert (PROJECT_DIR / "served_model.txt").read_text() == served
+    assert not list(tmp_path.glob("bentoml-model-*"))
