@@ -34,7 +34,7 @@ class ServingOptions(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=settings.ENV_PREFIX, frozen=True)
 
     workers: int = Field(1, ge=1, le=64, description="worker processes (one core each)")
-    # In flight: from the request's head until its answer is sent (its body arriving, or its answer leaving).
+    # In flight: from the arrival of the request's whole body until its answer is sent: uploads hold no place.
     max_concurrency: int = Field(128, ge=1, description="decision requests in flight beyond which the answer is 429")
     metrics: bool = Field(True, description="Prometheus metrics at /metrics")
     access_log: bool = Field(False, description="one log line per request (BentoML's access log)")
