@@ -49,6 +49,8 @@ def write_contract() -> None:
     if not DATA_PATH:
         shutil.copy(USE_CASE / "contract.yaml", "contract.yaml")
         shutil.copy(USE_CASE / "synthetic.py", "scoring/synthetic.py")
+        if (USE_CASE / "public_data.py").exists():  # the reader of the public data set it is known for
+            shutil.copy(USE_CASE / "public_data.py", "scoring/public_data.py")
         shutil.copy(USE_CASE / "test_synthetic.py", "tests/test_synthetic.py")
     else:
         missing = [module for module in ("pandas", "pandera", "pydantic", "yaml") if find_spec(module) is None]

@@ -21,7 +21,8 @@ DEFAULT_FILES = {
     "scoring/features.py",
     "scoring/frameworks/__init__.py", "scoring/frameworks/xgboost.py", "scoring/inference.py", "scoring/middleware.py",
     "scoring/model_store.py", "scoring/onnx_runtime.py", "scoring/policy.py", "scoring/reasons.py",
-    "scoring/report.py", "scoring/request_metrics.py", "scoring/schema.py", "scoring/serving.py",
+    "scoring/public_data.py", "scoring/report.py", "scoring/request_metrics.py", "scoring/schema.py",
+    "scoring/serving.py",
     "scoring/settings.py", "scoring/synthetic.py",
     "scoring/tree_shap.py",
     "tests/conftest.py", "tests/examples.py", "tests/live_service.py", "tests/records.py", "tests/test_batch.py",
@@ -57,7 +58,7 @@ def test_a_project_from_a_csv_has_no_use_case_files(bake, tmp_path):
     data = tmp_path / "loans.csv"
     data.write_text("amount,purpose,deny\n" + "".join(f"{i},{'car' if i % 3 else 'home'},{i % 2}\n" for i in range(60)))
     project = bake(data_path=str(data), target_column="deny", positive_class="1", train_on_generate="no")
-    assert files(project) == DEFAULT_FILES - {"scoring/synthetic.py", "tests/test_synthetic.py"}
+    assert files(project) == DEFAULT_FILES - {"scoring/synthetic.py", "scoring/public_data.py", "tests/test_synthetic.py"}
     assert set(project.contract["fields"]) == {"amount", "purpose"}
 
 

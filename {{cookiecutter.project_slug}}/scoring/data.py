@@ -173,8 +173,23 @@ def training_data(contract: Contract, path: str | Path | None = None, rows: int 
         from scoring import synthetic  # only projects generated without data_path have one
 
         return synthetic.sample(rows, seed)[contract.columns]
-    frame = read_for_contract(path, contract)
+    frame = _public_layout(path, contract)
+    frame = read_for_contract(path, contract) if frame is None else frame
     return frame[frame[contract.target.column].notna()]
+
+
+def _public_layout(path: str | Path, contract: Contract) -> pd.DataFrame | None:
+    """The CSV at `path` read by the built-in use case's reader of its public data set, if the project has one
+    and the file is in that data set's own layout (scoring/public_data.py)."""
+    try:
+        from scoring import public_data
+    except ImportError:  # a project generated from its own data
+        return None
+    frame = public_data.read(path)
+    if frame is not None:
+        check_numbers(frame[contract.columns], path)
+        return frame[contract.columns]
+    return None
 
 
 def split(frame: pd.DataFrame, contract: Contract, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
