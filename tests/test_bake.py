@@ -129,3 +129,14 @@ def test_python_3_14_is_accepted(bake):
     workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
     assert workflow["jobs"]["test-and-build"]["steps"][1]["with"]["python-version"] == "3.14"
     assert 'requires-python = ">=3.14"' in (project.path / "pyproject.toml").read_text()
+
+
+def test_a_project_from_data_with_many_significant_digits_encodes_records_as_its_data(bake, tmp_path):
+    """pandas' to_json rounds to 10 digits: the generated test compared 0.221000003815 with 0.2210000038."""
+    data = tmp_path / "rates.csv"
+    rows = [f"{0.221000003815 + i * 1.000000000123e-4:.12f},{'yes' if i % 3 else 'no'}\n" for i in range(80)]
+    data.write_text("rate,deny\n" + "".join(rows))
+    project = bake(data_path=str(data), target_column="deny", positive_class="yes", train_on_generate="no")
+    result = project.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                         "tests/test_model.py::test_records_and_data_files_are_encoded_alike", check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:]

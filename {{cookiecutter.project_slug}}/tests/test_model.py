@@ -1,6 +1,5 @@
 """The served model: features encoded alike on every path, and the faster runtime giving the same answers."""
 
-import json
 import os
 import pickle
 import subprocess
@@ -9,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import PROJECT_DIR, with_served_model
+from examples import as_records
 
 from scoring import data
 from scoring.contract import load
@@ -32,7 +32,7 @@ def test_records_and_data_files_are_encoded_alike():
     contract = load()
     rows, _ = data.check_rows(data.training_data(contract), contract)
     encoder = FeatureEncoder(contract)
-    records = json.loads(rows[list(contract.fields)].to_json(orient="records"))  # missing values as null
+    records = as_records(rows[list(contract.fields)])
     assert np.array_equal(encoder.encode_frame(rows), encoder.encode_records(records), equal_nan=True)
 
 
