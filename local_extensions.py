@@ -15,7 +15,9 @@ The filters write an answer the way each file format reads it back exactly (`quo
 tags versions in from `docker_image`.
 """
 
+import csv
 import json
+import logging
 import math
 import re
 import shlex
@@ -136,6 +138,7 @@ class CheckAnswers(Extension):
     def __init__(self, environment) -> None:
         super().__init__(environment)
         environment.filters.update(FILTERS)
+        logging.getLogger("cookiecutter.hooks").addFilter(_without_traceback)
         answers = _answers_being_loaded(environment)
         if answers is None:
             return
@@ -147,6 +150,13 @@ class CheckAnswers(Extension):
                 answers["data_path"] = str(Path(answers["data_path"]).expanduser().resolve())
         if problems:
             raise InvalidAnswers("\n".join(f"ERROR: {problem}" for problem in problems))
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """cookiecutter 2.7 logs a failed hook with its own traceback, after the hook's one line saying why."""
+    if str(record.msg).startswith("Stopping generation because"):
+        record.exc_info = record.exc_text = None
+    return True
 
 
 def _answers_being_loaded(environment) -> dict | None:
@@ -264,7 +274,58 @@ def data_problems(answers: dict) -> list[str]:
     path = Path(answers["data_path"]).expanduser()
     if not path.is_file():
         return [f"data_path: {answers['data_path']}: {'not a file' if path.exists() else 'no such file'}"]
-    return [f"{field}: required with data_path" for field in needs_data[:2] if not answers[field].strip()]
+    required = [f"{field}: required with data_path" for field in needs_data[:2] if not answers[field].strip()]
+    return required or column_problems(path, answers)
+
+
+def column_problems(path: Path, answers: dict) -> list[str]:
+    """The data answers the CSV's header and target values refute, read with the standard library (the
+    project's own packages may not be installed where cookiecutter runs)."""
+    target = answers["target_column"]
+    try:
+        with path.open("rb") as file:
+            if b"\0" in file.read(64 * 1024):
+                return [f"data_path: {path.name} is not a CSV (it holds NUL bytes)"]
+        with path.open(newline="", encoding="utf-8") as file:
+            rows = csv.reader(file)
+            header = next(rows, [])
+            if target not in header:
+                return [f"target_column: {target!r} is not a column of {path.name}; its columns are {_listed(header)}"]
+            index = header.index(target)
+            values = {row[index] for row in rows if len(row) > index and row[index] not in PANDAS_MISSING}
+    except UnicodeDecodeError:
+        return [f"data_path: {path.name} is not UTF-8 text"]
+    except csv.Error as error:
+        return [f"data_path: {path.name} is not a readable CSV ({error})"]
+    problems = [
+        f"{field}: {', '.join(map(repr, unknown))} is not a column of {path.name}; its columns are {_listed(header)}"
+        for field in ("exclude_columns", "protected_columns")
+        if (unknown := [name for name in _names(answers[field]) if name not in header])
+    ]
+    if len(values) != 2:
+        problems.append(f"target_column: {target} has {len(values)} values ({_listed(sorted(values))}); the "
+                        "model predicts one of exactly two")  # fmt: skip
+    elif answers["positive_class"] not in values:
+        problems.append(f"positive_class: {answers['positive_class']!r} is not a value of {target}; its values "
+                        f"are {_listed(sorted(values))}")  # fmt: skip
+    if target in _names(answers["protected_columns"]):
+        problems.append(f"protected_columns: {target} is the target_column, which cannot be a protected column")
+    return problems
+
+
+# The texts pandas reads as missing (read_csv's default na_values): inference leaves those rows out.
+PANDAS_MISSING = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+                  "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}  # fmt: skip
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _listed(names: list[str], most: int = 10) -> str:
+    """The first `most` names, and how many more, cut to a line."""
+    shown = ", ".join(name[:40] for name in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "") if names else "none"
 
 
 def threshold_problems(answers: dict) -> list[str]:

@@ -58,7 +58,8 @@ def test_a_project_from_a_csv_has_no_use_case_files(bake, tmp_path):
     data = tmp_path / "loans.csv"
     data.write_text("amount,purpose,deny\n" + "".join(f"{i},{'car' if i % 3 else 'home'},{i % 2}\n" for i in range(60)))
     project = bake(data_path=str(data), target_column="deny", positive_class="1", train_on_generate="no")
-    assert files(project) == DEFAULT_FILES - {"scoring/synthetic.py", "scoring/public_data.py", "tests/test_synthetic.py"}
+    use_case_files = {"scoring/synthetic.py", "scoring/public_data.py", "tests/test_synthetic.py"}
+    assert files(project) == DEFAULT_FILES - use_case_files
     assert set(project.contract["fields"]) == {"amount", "purpose"}
 
 

@@ -12,7 +12,7 @@ import sys
 import httpx
 import pandas as pd
 import pytest
-from conftest import FRAMEWORKS, SHARED_DATA, left_behind
+from conftest import FRAMEWORKS, SHARED_DATA, left_behind, run_cookiecutter
 from live_service import band_examples, classify, running_service
 
 pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"reference data not found at {SHARED_DATA}")
@@ -137,12 +137,13 @@ def test_relative_data_path_is_relative_to_where_cookiecutter_runs(bake, monkeyp
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
-        ({"target_column": "alive"}, "no column 'alive'"),
-        ({"positive_class": "maybe"}, "positive class 'maybe' is not a value of 'survived' ('no', 'yes')"),
-        ({"target_column": "passengerClass", "positive_class": "1st"}, "needs exactly 2 values, found 3"),
-        ({"exclude_columns": "ticket"}, "no column 'ticket'"),
-        ({"protected_columns": "gender"}, "no column 'gender'"),
-        ({"protected_columns": "survived"}, "the target 'survived' cannot be a protected column"),
+        ({"target_column": "alive"}, "target_column: 'alive' is not a column of titanic.csv; its columns are name,"),
+        ({"positive_class": "maybe"}, "positive_class: 'maybe' is not a value of survived; its values are no, yes"),
+        ({"target_column": "passengerClass", "positive_class": "1st"},
+         "target_column: passengerClass has 3 values (1st, 2nd, 3rd); the model predicts one of exactly two"),
+        ({"exclude_columns": "ticket"}, "exclude_columns: 'ticket' is not a column of titanic.csv"),
+        ({"protected_columns": "gender"}, "protected_columns: 'gender' is not a column of titanic.csv"),
+        ({"protected_columns": "survived"}, "protected_columns: survived is the target_column, which cannot be"),
         ({"data_path": str(SHARED_DATA / "nowhere.csv")}, "no such file"),
         ({"data_path": str(SHARED_DATA)}, "not a file"),
         ({"target_column": ""}, "target_column: required with data_path"),
@@ -154,6 +155,24 @@ def test_bad_data_stops_generation_and_leaves_no_directory(cookies, tmp_path, ca
     assert not left_behind(tmp_path)
     captured = capfd.readouterr()
     assert message in f"{result.exception}{captured.out}{captured.err}"
+
+
+def test_a_wrong_data_answer_is_one_line_before_anything_is_written(tmp_path):
+    answers = [f"{key}={value}" for key, value in {**DATA_SETS["titanic"], "positive_class": "Maybe"}.items()]
+    result = run_cookiecutter(tmp_path, *answers)
+    assert result.returncode != 0 and not (tmp_path / "newout").exists()
+    assert result.stderr.strip().splitlines() + result.stdout.strip().splitlines() == [
+        "ERROR: positive_class: 'Maybe' is not a value of survived; its values are no, yes"
+    ]
+
+
+def test_data_refused_after_generation_starts_is_told_without_a_traceback(tmp_path):
+    data = tmp_path / "ids.csv"  # no column the model could learn from: only inference finds it
+    data.write_text("id,deny\n" + "".join(f"a{number},{'yes' if number % 2 else 'no'}\n" for number in range(60)))
+    result = run_cookiecutter(tmp_path, f"data_path={data}", "target_column=deny", "positive_class=yes")
+    assert result.returncode != 0 and not [*(tmp_path / "newout").glob("*")]
+    output = result.stdout + result.stderr
+    assert "ERROR: data_path: ids.csv: no column is usable as an input" in output and "Traceback" not in output
 
 
 def test_the_credit_risk_example_trains_on_the_public_data_set_it_is_known_for(bake):

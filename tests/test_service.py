@@ -164,8 +164,8 @@ def test_exported_bento_serves_the_same_probabilities_from_a_clean_environment(b
         writable.mkdir()
         with tarfile.open(elsewhere / "service.bento") as archive:
             archive.extractall(bento, filter="data")
-        read_only = (f"mount --make-rprivate / && mount --bind {writable} {writable} && mount -o remount,bind,ro / "
-                     f"&& exec {elsewhere}/.venv/bin/bentoml serve {bento} --host 127.0.0.1 --port {{port}}")  # fmt: skip
+        read_only = (f"mount --make-rprivate / && mount --bind {writable} {writable} && mount -o remount,bind,ro / && "
+                     f"exec {elsewhere}/.venv/bin/bentoml serve {bento} --host 127.0.0.1 --port {{port}}")  # fmt: skip
         container_env = {**clean_env, "BENTOML_HOME": str(writable / "bentoml"), "TMPDIR": str(writable)}
         (writable / "bentoml").mkdir()
         with running_server(["unshare", "--mount", "sh", "-c", read_only], bento, container_env) as url:
