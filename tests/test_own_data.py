@@ -139,8 +139,10 @@ def test_relative_data_path_is_relative_to_where_cookiecutter_runs(bake, monkeyp
     [
         ({"target_column": "alive"}, "target_column: 'alive' is not a column of titanic.csv; its columns are name,"),
         ({"positive_class": "maybe"}, "positive_class: 'maybe' is not a value of survived; its values are no, yes"),
-        ({"target_column": "passengerClass", "positive_class": "1st"},
-         "target_column: passengerClass has 3 values (1st, 2nd, 3rd); the model predicts one of exactly two"),
+        (
+            {"target_column": "passengerClass", "positive_class": "1st"},
+            "target_column: passengerClass has 3 values (1st, 2nd, 3rd); the model predicts one of exactly two",
+        ),
         ({"exclude_columns": "ticket"}, "exclude_columns: 'ticket' is not a column of titanic.csv"),
         ({"protected_columns": "gender"}, "protected_columns: 'gender' is not a column of titanic.csv"),
         ({"protected_columns": "survived"}, "protected_columns: survived is the target_column, which cannot be"),
