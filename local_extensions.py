@@ -123,6 +123,7 @@ FILTERS = {
     "shell": shlex.quote,
     "service_name": service_name,
     "image_repository": image_repository,
+    "file_name": lambda path: Path(path).name,
     "answers_file": answers_file,
 }
 # Renders cookiecutter.json's derived defaults, to tell them from answers given.

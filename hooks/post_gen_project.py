@@ -1,5 +1,7 @@
 """Keep only what was chosen, write the data contract, then train and save the model if asked to."""
 
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,7 +17,6 @@ PROTECTED_COLUMNS = {{ cookiecutter.protected_columns | python_string }}
 USE_CASE = Path("use_cases", {{ cookiecutter.use_case | python_string }})
 TRAIN_ON_GENERATE = {{ cookiecutter.train_on_generate }}
 KUBERNETES = {{ cookiecutter.kubernetes }}
-PROJECT = {{ cookiecutter.project_slug | python_string }}
 # cruft runs this hook again, in a scratch folder, on every `cruft update`, `diff` and `check`: training
 # there would add a model to the user's store each time. Under cruft, training is `make train`.
 UNDER_CRUFT = {{ cookiecutter._commit is defined }}
@@ -24,7 +25,17 @@ TRAINING_MODULES = [
     "bentoml", "sklearn", "pandas", "pandera", "pydantic_settings", "onnxruntime", "matplotlib", "shap", "fairlearn",
     FRAMEWORK,
 ]  # fmt: skip
-TRAIN_LATER = f"then train with: cd {PROJECT} && pip install -r requirements.txt && python train.py"
+
+
+def where() -> str:
+    """This project's folder as the user reaches it from where they ran cookiecutter (its -o included): the
+    shell's PWD, which cookiecutter's own changes of folder leave alone; the whole path where it is unknown."""
+    here, started = Path.cwd(), os.environ.get("PWD")
+    relative = os.path.relpath(here, started) if started else str(here)
+    return str(here) if relative.startswith("..") else relative
+
+
+TRAIN_LATER = f"then train with: cd {shlex.quote(where())} && pip install -r requirements.txt && python train.py"
 INFER = [sys.executable, "-m", "scoring.contract", "infer", DATA_PATH, "--target", TARGET_COLUMN,
          "--positive", POSITIVE_CLASS, "--exclude", EXCLUDE_COLUMNS, "--protected", PROTECTED_COLUMNS,
          "--output", "contract.yaml"]  # fmt: skip
@@ -85,7 +96,7 @@ def main() -> None:
     remove_unwanted_manifests()
     write_contract()
     if TRAIN_ON_GENERATE and not UNDER_CRUFT and train():
-        print(f"\nReady. Serve it with: cd {PROJECT} && bentoml serve   (then open http://localhost:3000)")
+        print(f"\nReady. Serve it with: cd {shlex.quote(where())} && bentoml serve   (then open http://localhost:3000)")
     elif TRAIN_ON_GENERATE and UNDER_CRUFT:
         print("\nProject created with cruft, which re-runs this hook on every update: not trained here;")
         print(TRAIN_LATER)

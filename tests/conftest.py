@@ -30,7 +30,7 @@ def run_cookiecutter(cwd: Path, *answers: str, answers_file: str = "") -> subpro
     command = [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), "--no-input", "--config-file", str(config),
                "-o", "newout", *answers]  # fmt: skip
     (cwd / "tmp").mkdir(exist_ok=True)  # cookiecutter leaves the hook scripts it renders in TMPDIR
-    env = {**os.environ, "TMPDIR": str(cwd / "tmp"), "BENTOML_HOME": str(cwd / "bentoml_home")}
+    env = {**os.environ, "TMPDIR": str(cwd / "tmp"), "BENTOML_HOME": str(cwd / "bentoml_home"), "PWD": str(cwd)}
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
 
 

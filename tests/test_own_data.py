@@ -12,6 +12,7 @@ import sys
 import httpx
 import pandas as pd
 import pytest
+import yaml
 from conftest import FRAMEWORKS, SHARED_DATA, left_behind, run_cookiecutter
 from live_service import band_examples, classify, running_service
 
@@ -125,6 +126,17 @@ def test_columns_whose_names_meet_as_python_names_train_and_serve(bake, tmp_path
 
 def category_field(project) -> str:
     return next(name for name, spec in project.contract["fields"].items() if spec["kind"] in ("category", "boolean"))
+
+
+def test_the_machines_path_to_the_data_is_not_in_the_readme_nor_the_ci(bake):
+    project = bake(project_name="paths", train_on_generate="no", **DATA_SETS["titanic"])
+    workflow = (project.path / ".github" / "workflows" / "ci.yml").read_text()
+    readme = (project.path / "README.md").read_text()
+    assert str(SHARED_DATA) not in readme + workflow and "`titanic.csv`" in readme
+    assert 'run: python train.py --data "${TRAINING_DATA:?set the repository variable TRAINING_DATA' in workflow
+    assert yaml.safe_load(workflow)["jobs"]["test-and-build"]["steps"][4]["env"] == {
+        "TRAINING_DATA": "${{ vars.TRAINING_DATA }}"
+    }
 
 
 def test_relative_data_path_is_relative_to_where_cookiecutter_runs(bake, monkeypatch):

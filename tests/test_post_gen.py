@@ -2,6 +2,8 @@
 
 import textwrap
 
+from conftest import run_cookiecutter
+
 # Imported by every Python started with PYTHONPATH=<its folder>: makes `xgboost` look uninstalled.
 HIDE_XGBOOST = textwrap.dedent("""
     import sys
@@ -38,3 +40,9 @@ def test_failing_training_is_reported(cookies, tmp_path, monkeypatch, capfd):
     result = cookies.bake()
     assert result.exit_code == 0
     assert "The model was NOT trained: train.py failed (see above)" in capfd.readouterr().out
+
+
+def test_the_closing_hint_names_the_folder_the_project_is_in(tmp_path):
+    result = run_cookiecutter(tmp_path)  # -o newout, from tmp_path (as a shell's PWD says)
+    assert result.returncode == 0, result.stderr
+    assert "Ready. Serve it with: cd newout/credit-risk-service && bentoml serve" in result.stdout
