@@ -29,11 +29,17 @@ class DecisionPolicy(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> "DecisionPolicy":
+        # Named as the environment sets them at serve time (the values may also be the generated defaults).
+        prefix = settings.ENV_PREFIX
         if self.maybe_threshold >= self.decline_threshold:
-            raise ValueError("maybe_threshold must be lower than decline_threshold")
-        labels = [self.declined_label, self.maybe_label, self.approved_label]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"declined, maybe and approved labels must differ, got {labels}")
+            variables = f"{prefix}MAYBE_THRESHOLD, {prefix}DECLINE_THRESHOLD"
+            raise ValueError(f"maybe_threshold {self.maybe_threshold} must be lower than decline_threshold "
+                             f"{self.decline_threshold} ({variables})")  # fmt: skip
+        labels = {"declined_label": self.declined_label, "maybe_label": self.maybe_label,
+                  "approved_label": self.approved_label}  # fmt: skip
+        if len(set(labels.values())) != len(labels):
+            named = ", ".join(f"{prefix}{name.upper()}={label!r}" for name, label in labels.items())
+            raise ValueError(f"the declined, maybe and approved labels must differ: {named}")
         return self
 
     def decide(self, probability: float) -> str:

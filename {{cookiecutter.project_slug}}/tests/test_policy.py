@@ -4,6 +4,8 @@ from pydantic import ValidationError
 from scoring import settings
 from scoring.policy import DecisionPolicy, load_policy
 
+DECLINE = settings.DECLINE_THRESHOLD
+
 
 @pytest.fixture
 def policy() -> DecisionPolicy:
@@ -50,7 +52,7 @@ def test_environment_overrides_thresholds_and_labels(monkeypatch):
         ("DECLINE_THRESHOLD", "high", "decline_threshold"),
         ("DECLINE_THRESHOLD", "1.5", "decline_threshold"),
         ("MAYBE_THRESHOLD", "0", "maybe_threshold"),
-        ("MAYBE_THRESHOLD", "0.99", "maybe_threshold must be lower than decline_threshold"),
+        ("MAYBE_THRESHOLD", "0.99", f"maybe_threshold 0.99 must be lower than decline_threshold {DECLINE}"),
         ("MAYBE_LABEL", " ", "maybe_label"),
         ("MAYBE_LABEL", settings.APPROVED_LABEL, "labels must differ"),
     ],
@@ -59,6 +61,17 @@ def test_invalid_overrides_are_rejected(monkeypatch, variable, value, message):
     monkeypatch.setenv(f"{settings.ENV_PREFIX}{variable}", value)
     with pytest.raises(ValidationError, match=message):
         DecisionPolicy()
+
+
+def test_a_rule_across_two_variables_names_both_and_their_values(monkeypatch):
+    monkeypatch.setenv(f"{settings.ENV_PREFIX}DECLINE_THRESHOLD", "0.2")
+    monkeypatch.setenv(f"{settings.ENV_PREFIX}MAYBE_THRESHOLD", "0.25")
+    with pytest.raises(SystemExit) as stopped:
+        load_policy()
+    assert str(stopped.value) == (
+        "invalid decision policy: maybe_threshold 0.25 must be lower than decline_threshold 0.2 "
+        f"({settings.ENV_PREFIX}MAYBE_THRESHOLD, {settings.ENV_PREFIX}DECLINE_THRESHOLD)"
+    )
 
 
 def test_load_policy_names_the_bad_variable(monkeypatch):
