@@ -78,6 +78,7 @@ def test_bentoml_build_packs_code_contract_model_and_dockerfile(bake, tmp_path):
         manifest = yaml.safe_load(bento.extractfile("./bento.yaml"))
         requirements = bento.extractfile("./env/python/requirements.txt").read().decode()
         dockerfile = bento.extractfile("./env/docker/Dockerfile").read().decode()
+        description = bento.extractfile("./README.md").read().decode()
     model_tag = manifest["services"][0]["models"][0]["tag"]
     assert model_tag.startswith("credit_risk_service_model:")
     model_dir = "models/" + model_tag.replace(":", "/")
@@ -88,6 +89,7 @@ def test_bentoml_build_packs_code_contract_model_and_dockerfile(bake, tmp_path):
     assert set(pinned) <= set(requirements.split()), "the bento installs the versions the model was trained with"
     assert not [name for name in members if name.startswith(("src/tests", "src/use_cases"))]
     assert "ORT_DISABLE_TELEMETRY" in dockerfile  # onnxruntime sends no usage reports from the image
+    assert description.startswith("Credit Risk Service: a decision service.") and "train.py" not in description
 
 
 def test_training_at_generation_writes_the_model_card_the_readme_links(bake):
@@ -248,3 +250,33 @@ def test_training_serves_the_new_model_and_promote_rolls_back(bake):
 def test_generated_project_tests_pass(bake, answers):
     result = bake(**answers).own_tests(everything=answers == {})
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+CHROMIUM = shutil.which("chromium")  # Debian's, which .ci/run installs
+# Chromium's own calls (updates, sync, field trials) would be refused by a closed network, or made: off.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium to open the page with (.ci/run installs Debian's)")
+def test_the_api_page_names_the_service_and_its_model_and_calls_no_one_else(bake):
+    from playwright.sync_api import sync_playwright
+
+    project = bake()
+    with running_service(project.path, project.env) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page, requested = browser.new_page(), []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{url}/")
+        page.wait_for_selector(".info .title", timeout=30_000)  # Swagger UI has read /docs.json
+        title, description = page.inner_text(".info .title"), page.inner_text(".info .description")
+        page_title = page.title()
+        document = httpx.get(f"{url}/docs.json").json()
+        browser.close()
+    served = served_tag_of(project.path)
+    assert page_title == "Credit Risk Service" and title.split() == ["Credit", "Risk", "Service", served, "OAS", "3.1"]
+    assert project.contract["description"].split(".")[0] in description and "BentoML" not in description
+    assert [address for address in requested if not address.startswith(f"{url}/")] == []  # no tag manager
+    assert document["components"]["schemas"]["Decision"]["properties"]["status"]["enum"] == [
+        "DECLINED", "MAYBE", "APPROVED"
+    ]  # fmt: skip

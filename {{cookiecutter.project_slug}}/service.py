@@ -85,4 +85,11 @@ bentoml_fixes.add_outermost_middleware(
 )  # fmt: skip
 bentoml_fixes.add_outermost_middleware(Decisions, UnknownPaths)
 REQUEST_MODELS = {"/classify": Record, "/classify_batch": Batch}
-Decisions.add_asgi_middleware(OpenAPIDocument, service=Decisions, inputs=REQUEST_MODELS)
+API_INFO = {
+    "title": settings.PROJECT_NAME,
+    "version": str(SERVED_MODEL.tag),  # what decides is the model
+    "description": f"{CONTRACT.description}\n\nPOST a record to /classify (a list to /classify_batch): the answer "
+    "is a status, the probability it comes from, and the principal reasons for any status but approval.",
+}
+LABELS = [POLICY.declined_label, POLICY.maybe_label, POLICY.approved_label]
+Decisions.add_asgi_middleware(OpenAPIDocument, service=Decisions, inputs=REQUEST_MODELS, info=API_INFO, labels=LABELS)

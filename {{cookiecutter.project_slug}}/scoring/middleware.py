@@ -2,13 +2,18 @@
 
 - UnknownPaths: 404 for paths no route serves, before BentoML's metrics see them (its metrics label
   requests with the raw path: each scanner request to a new path made new series, for ever);
-- OpenAPIDocument: /docs.json valid for the version it declares, with the errors really sent.
+- OpenAPIDocument: /docs.json valid for the version it declares, with the errors really sent, and the API
+  page at / naming the service, without BentoML's Google Tag Manager.
 """
 
+import html
 import json
+import re
 import stat
 from collections.abc import Iterable
+from pathlib import Path
 
+import _bentoml_impl.server
 import pydantic_core
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
@@ -69,25 +74,30 @@ def _serves(route, scope: Scope) -> bool:
 class OpenAPIDocument:
     """Serves /docs.json: BentoML's document declared as OpenAPI 3.1 (its schemas are JSON Schema 2020-12,
     which 3.0, the version BentoML declares, does not allow), request bodies from the service's own
-    pydantic models (BentoML's flattened copy drops `null` from nullable fields), and every error the
-    API answers with, with the bodies really sent."""
+    pydantic models (BentoML's flattened copy drops `null` from nullable fields), every error the API
+    answers with, with the bodies really sent, this service's `info` (BentoML's names no version and
+    describes BentoML) and the decision labels in force as the status's values. Serves / too: BentoML's
+    API page, titled for this service, without the Google Tag Manager script BentoML puts in it (a
+    decision service's page calls no one)."""
 
-    def __init__(self, app: ASGIApp, service, inputs: dict[str, type]) -> None:
-        self.app, self.service, self.inputs = app, service, inputs
+    def __init__(self, app: ASGIApp, service, inputs: dict[str, type], info: dict, labels: list[str]) -> None:
+        self.app, self.service, self.inputs, self.info, self.labels = app, service, inputs, info, labels
         self._document: bytes | None = None
+        self._page = _api_page(info["title"]).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/docs.json" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["path"] not in ("/", "/docs.json") or scope["method"] != "GET":
             return await self.app(scope, receive, send)
+        if scope["path"] == "/":
+            return await _send(send, self._page, b"text/html; charset=utf-8")
         if self._document is None:
             self._document = json.dumps(self.document()).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(self._document)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": self._document})
+        await _send(send, self._document, b"application/json")
 
     def document(self) -> dict:
         document = json.loads(json.dumps(self.service.openapi_spec.asdict(), default=str))
         document["openapi"] = "3.1.0"
+        document["info"] = self.info
         schemas = document["components"]["schemas"]
         schemas["Error"] = ERROR
         schemas["ValidationError"] = VALIDATION_ERROR
@@ -98,6 +108,7 @@ class OpenAPIDocument:
             operation = document["paths"][path]["post"]
             operation["requestBody"] = {"required": True, **_json_content(model.__name__)}
             operation["responses"] = {"200": operation["responses"]["200"], **self.errors()}
+        schemas["Decision"]["properties"]["status"]["enum"] = self.labels
         return document
 
     @staticmethod
@@ -109,6 +120,25 @@ class OpenAPIDocument:
             "415": {"description": "The body is not JSON (Content-Type)", **_json_content("Error")},
             "429": {"description": "Too many requests at once: retry", "headers": retry, **_json_content("Error")},
         }
+
+
+async def _send(send: Send, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _api_page(title: str) -> str:
+    """BentoML's API page (Swagger UI on /docs.json, its files served locally), titled `title`, without its
+    Google Tag Manager script and frame."""
+    page = (Path(_bentoml_impl.server.__file__).parent / "main-openapi.html").read_text(encoding="utf-8")
+    page = re.sub(r"<!-- Google Tag Manager.*?<!-- End Google Tag Manager[^>]*-->", "", page, flags=re.DOTALL)
+    page = page.replace("</head>", f"<style>{SHOW_TITLE}</style>\n  </head>", 1)
+    return re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", page, count=1)
+
+
+# BentoML's page hides the document's title, leaving only its version: the service's name is shown.
+SHOW_TITLE = ".info .main .title { visibility: visible; } .info .main .title span { position: static; }"
 
 
 def _json_content(schema: str) -> dict:

@@ -1,5 +1,6 @@
 """Answers given when this project was generated from the template."""
 
+PROJECT_NAME = {{ cookiecutter.project_name | python_string }}
 PROJECT_SLUG = {{ cookiecutter.project_slug | python_string }}
 MODEL_NAME = {{ cookiecutter.model_name | python_string }}
 SERVICE_NAME = {{ cookiecutter.service_name | python_string }}
