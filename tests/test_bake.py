@@ -42,7 +42,7 @@ def files(project) -> set[str]:
     }
 
 
-PACKAGE = {"sklearn": "scikit-learn"}  # a framework's pip package, where it is not the framework's name
+PACKAGE = {"sklearn": "scikit-learn", "xgboost": "xgboost-cpu"}  # a framework's pip package, where not its name
 
 
 @pytest.fixture(scope="module")

@@ -246,8 +246,7 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
     try:
         bento_model = _saved(args, trained, bands)
     except Exception as error:  # a full disk, a store that cannot be written: each framework says it its own way
-        raise Refused(f"cannot save the model ({_first_line(error)}): nothing saved; is the disk full, or "
-                      f"{bentoml_home()} not writable?") from None  # fmt: skip
+        raise Refused(f"cannot save the model to {bentoml_home()} ({_first_line(error)}): nothing saved") from None
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): {report.summary(bands, validation, contract.target)}")
     print(f"Served by {trained.runtime}; reasons by {trained.explainer}")
     if validation.unexplained:

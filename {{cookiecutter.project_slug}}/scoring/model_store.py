@@ -135,7 +135,8 @@ def load(bento_model: bentoml.Model) -> Scorer:
     contract, tag = trained_contract(bento_model), str(bento_model.tag)
     if (current := _project_contract()) and current.signature() == contract.signature():
         contract = current
-    model, tree_shap = framework.load(bento_model), bento_model.custom_objects.get("tree_shap") == shap_version()
+    checked = bento_model.custom_objects.get("tree_shap")  # the shap version training checked, if any
+    model, tree_shap = framework.load(bento_model), checked is not None and checked == shap_version()
     if onnx := bento_model.custom_objects.get("onnx"):
         return Scorer(contract, OnnxModel(onnx), tag, native=model, tree_shap=tree_shap)
     single_row = framework.single_row(model) if framework.single_row else None

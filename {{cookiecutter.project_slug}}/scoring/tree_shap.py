@@ -7,13 +7,17 @@ framework's own `contributions` serve, as they do wherever the check failed. Wri
 """
 
 from collections.abc import Callable
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
 
-def shap_version() -> str:
-    return version("shap")
+def shap_version() -> str | None:
+    """The installed shap's version; None where it is not installed (the bento has it only for scikit-learn)."""
+    try:
+        return version("shap")
+    except PackageNotFoundError:
+        return None
 
 
 PATH_DEPENDENT, IDENTITY = 1, 0  # shap's codes: attributions of the trees' own output (the log-odds)

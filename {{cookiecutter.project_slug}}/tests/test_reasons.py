@@ -64,3 +64,22 @@ def test_reasons_name_fields_largest_first_positive_only_at_most_the_limit():
             assert [reason["contribution"] for reason in principal] == pytest.approx(expected)
             assert all(reason["field"] in contract.fields for reason in principal)
             assert [reason["text"] for reason in principal] == [contract.reason_text(r["field"]) for r in principal]
+
+
+WITHOUT_SHAP = """
+from importlib.metadata import PackageNotFoundError
+import scoring.tree_shap
+
+def not_installed(name):
+    raise PackageNotFoundError(name)
+
+scoring.tree_shap.version = not_installed  # as in a bento of a framework with attributions of its own
+unshapped = model_store.load(bento_model)
+print(json.dumps({"tree_shap": unshapped.tree_shap, "explained": unshapped.explain(features).tolist()}))
+"""
+
+
+def test_without_shap_the_frameworks_own_attributions_serve(serve_env, explained):
+    result = with_served_model(serve_env, WITHOUT_SHAP)
+    assert result["tree_shap"] is False
+    assert np.allclose(result["explained"], explained["own"], atol=1e-5)

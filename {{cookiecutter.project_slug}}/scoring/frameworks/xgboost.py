@@ -1,10 +1,15 @@
 """XGBoost gradient-boosted trees, saved as a booster with bentoml.xgboost."""
 
+from importlib.metadata import version
+
+import _bentoml_impl.frameworks.xgboost
 import bentoml
 import numpy as np
 import xgboost as xgb
 
 BENTOML_MODULE = bentoml.xgboost
+# BentoML 1.4.40 records the version of the `xgboost` distribution, which the CPU build, `xgboost-cpu`, is not.
+_bentoml_impl.frameworks.xgboost.get_pkg_version = lambda name: xgb.__version__ if name == "xgboost" else version(name)
 
 
 def fit(features: np.ndarray, target: np.ndarray, seed: int) -> xgb.Booster:
