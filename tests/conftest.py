@@ -39,6 +39,12 @@ def pins(requirements: str) -> dict[str, str]:
     return dict(re.findall(r"^([\w.-]+)==(\S+)$", requirements, re.MULTILINE))
 
 
+def template_pins() -> dict[str, str]:
+    """What the template's two commands install: requirements.txt, and requirements-test.txt for the tests."""
+    return {name: version for file in ("requirements.txt", "requirements-test.txt")
+            for name, version in pins((TEMPLATE_DIR / file).read_text()).items()}  # fmt: skip
+
+
 def left_behind(tmp_path: Path) -> list[str]:
     """What bakes with pytest-cookies' `cookies` fixture (output in tmp_path/cookies/bakeNN) left there."""
     return [str(path) for bake_dir in (tmp_path / "cookies").iterdir() for path in bake_dir.iterdir()]

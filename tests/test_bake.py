@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import FRAMEWORKS, TEMPLATE_DIR, pins
+from conftest import FRAMEWORKS, TEMPLATE_DIR, pins, template_pins
 
 # Every file of the default project, exactly: nothing missing, nothing left over (e.g. use_cases/).
 DEFAULT_FILES = {
@@ -96,11 +96,16 @@ def test_only_the_chosen_framework_is_kept(bake, framework):
     assert library in requirements and not (other_libraries - training) & requirements.keys()
 
 
+def test_the_set_up_installs_what_generating_training_and_serving_need_and_no_test_tool():
+    needed = pins((TEMPLATE_DIR / "requirements.txt").read_text())
+    assert {"cookiecutter", "bentoml", "xgboost-cpu", "pandera", "shap", "onnxruntime"} <= needed.keys()
+    assert not {"pytest", "pyspark", "catboost", "lightgbm", "playwright", "xgboost"} & needed.keys()
+
+
 def test_generated_pins_agree_with_the_template_requirements(project):
-    template_pins = pins((TEMPLATE_DIR / "requirements.txt").read_text())
     generated_pins = pins((project.path / "requirements.txt").read_text())
     bento_pins = pins("\n".join(yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]))
-    assert generated_pins.items() <= template_pins.items()
+    assert generated_pins.items() <= template_pins().items()
     assert bento_pins.items() <= generated_pins.items()
 
 

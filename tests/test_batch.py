@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR, pins
+from conftest import pins, template_pins
 
 JAVA = shutil.which("java") or (
     os.environ.get("JAVA_HOME") and shutil.which("java", path=str(Path(os.environ["JAVA_HOME"], "bin")))
@@ -80,7 +80,7 @@ def test_pyspark_is_an_optional_pinned_extra_never_in_the_bento(bake):
     project = bake(train_on_generate="no")
     spark_requirements = (project.path / "requirements-spark.txt").read_text()
     assert "-r requirements.txt" in spark_requirements.splitlines()
-    assert pins(spark_requirements).items() <= pins((TEMPLATE_DIR / "requirements.txt").read_text()).items()
+    assert pins(spark_requirements).items() <= template_pins().items()
     assert "pyspark" in pins(spark_requirements)
     assert "pyspark" not in pins((project.path / "requirements.txt").read_text())
     bento_packages = yaml.safe_load((project.path / "bentofile.yaml").read_text())["python"]["packages"]
