@@ -196,3 +196,14 @@ def test_the_credit_risk_example_trains_on_the_public_data_set_it_is_known_for(b
                           "--model-name", "credit_scoring_public", "--no-promote")  # fmt: skip
     assert float(re.search(r"validation AUC (\d\.\d+)", trained.stdout)[1]) >= 0.82  # 0.86 with XGBoost
     assert "left out 1 of 4,455 rows, of Status 0 (unknown" in trained.stderr
+
+
+def test_thresholds_that_leave_a_status_nearly_empty_are_warned_about(tmp_path):
+    """Imbalanced data under the generated thresholds: 2% positives, and no probability between 0.3 and 0.5."""
+    rows = [f"{number / 1000:.3f},{'yes' if number >= 980 else 'no'}\n" for number in range(1000)]
+    data = tmp_path / "rare.csv"
+    data.write_text("score,event\n" + "".join(rows))
+    result = run_cookiecutter(tmp_path, f"data_path={data}", "target_column=event", "positive_class=yes")
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning: MAYBE is given to")]
+    assert warning and "python -m scoring.report --approval-rate" in warning[0]

@@ -249,6 +249,10 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
         raise Refused(f"cannot save the model to {bentoml_home()} ({_first_line(error)}): nothing saved") from None
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): {report.summary(bands, validation, contract.target)}")
     print(f"Served by {trained.runtime}; reasons by {trained.explainer}")
+    for band in report.nearly_empty(bands):
+        print(f"warning: {band.status} is given to {band.share:.1f}% of the validation rows: the thresholds do not "
+              "fit this data; see what others would do with python -m scoring.report --approval-rate 0.8 (or "
+              "--decline, --maybe), then set them (README, Run-time configuration)", file=sys.stderr)  # fmt: skip
     if validation.unexplained:
         print(f"warning: {validation.unexplained} validation rows not approved have no field that raised their "
               "probability: their answers carry no reason (MODEL_CARD.md)", file=sys.stderr)  # fmt: skip

@@ -140,6 +140,14 @@ def band_metadata(table: list[Band]) -> list[dict]:
     ]  # fmt: skip
 
 
+NEARLY_EMPTY_PCT = 1.0  # a status given to fewer validation rows than this says the thresholds do not fit the data
+
+
+def nearly_empty(table: list[Band]) -> list[Band]:
+    """The bands with under NEARLY_EMPTY_PCT % of the rows: imbalanced data under the generated thresholds."""
+    return [band for band in table if band.share < NEARLY_EMPTY_PCT]
+
+
 def summary(table: list[Band], validation: Validation, target: Target) -> str:
     """The band table as text, for the terminal."""
     positive = f"{target.column} = {target.positive_class}"
