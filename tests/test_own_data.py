@@ -207,3 +207,15 @@ def test_thresholds_that_leave_a_status_nearly_empty_are_warned_about(tmp_path):
     assert result.returncode == 0, result.stderr
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning: MAYBE is given to")]
     assert warning and "python -m scoring.report --approval-rate" in warning[0]
+
+
+def test_a_whole_csv_row_posted_as_read_is_told_which_columns_the_contract_excludes_and_why(bake):
+    project = bake_data_set(bake, "titanic")
+    row = pd.read_csv(DATA_SETS["titanic"]["data_path"]).drop(columns=["survived"]).head(1)
+    record = json.loads(row.to_json(orient="records"))[0]
+    with running_service(project.path, project.env) as url:
+        answer = classify(url, record)
+    assert answer.status_code == 400
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["name"] and problem["msg"].startswith("Not an input: contract.yaml excludes this column")
+    assert "identifier" in problem["msg"]

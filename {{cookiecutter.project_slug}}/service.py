@@ -81,7 +81,7 @@ OBSERVED = ("OpenTelemetryMiddleware", "AccessLogMiddleware") if OPTIONS.tracing
 bentoml_fixes.add_outermost_middleware(
     Decisions, DecisionRoutes, behind=OBSERVED, routes=ROUTES, max_body_bytes=schema.MAX_BODY_BYTES,
     max_concurrency=OPTIONS.max_concurrency, retry_after=serving.RETRY_AFTER_SECONDS,
-    metrics=OPTIONS.metrics and not OBSERVED,
+    metrics=OPTIONS.metrics and not OBSERVED, excluded=CONTRACT.excluded,
 )  # fmt: skip
 bentoml_fixes.add_outermost_middleware(Decisions, UnknownPaths)
 REQUEST_MODELS = {"/classify": Record, "/classify_batch": Batch}

@@ -34,7 +34,8 @@ class TooLarge(Exception):
 
 class DecisionRoutes:
     """`routes` maps each path to the function turning a request body into its records (ValidationError
-    naming each problem) and whether the path answers one decision or a list."""
+    naming each problem) and whether the path answers one decision or a list; `excluded`, the columns
+    contract.yaml leaves out, with why (a whole row of the data posted as it is has them)."""
 
     def __init__(
         self,
@@ -44,8 +45,9 @@ class DecisionRoutes:
         max_concurrency: int,
         retry_after: int,
         metrics: bool,
+        excluded: dict[str, str],
     ) -> None:
-        self.app, self.routes, self.max_body_bytes = app, routes, max_body_bytes
+        self.app, self.routes, self.max_body_bytes, self.excluded = app, routes, max_body_bytes, excluded
         self.max_concurrency, self.retry_after = max_concurrency, str(retry_after)
         self.counting, self.metrics = metrics, None  # created on the first request, as BentoML's
         self.in_flight = 0
@@ -111,6 +113,8 @@ class DecisionRoutes:
     async def invalid(self, scope: Scope, send: Send, error: ValidationError) -> int:
         problems = error.errors(include_url=False, include_context=False, include_input=False)
         for problem in problems[:MAX_PROBLEMS]:
+            if problem["type"] == "extra_forbidden" and (why := self.excluded.get(problem["loc"][-1])):
+                problem["msg"] = f"Not an input: contract.yaml excludes this column ({why})"
             problem["loc"] = [_cut(part) for part in problem["loc"]]
         logged = ", ".join(map(_logged, problems[:MAX_LOGGED_PROBLEMS]))
         more = f" and {len(problems) - MAX_LOGGED_PROBLEMS} more" if len(problems) > MAX_LOGGED_PROBLEMS else ""

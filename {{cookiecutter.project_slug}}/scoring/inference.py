@@ -7,6 +7,8 @@ boolean, other text with few distinct values a category; text that is nearly uni
 has too many values, or columns with a single value are left out, each with a note saying why.
 """
 
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -101,7 +103,7 @@ def _field(values: pd.Series, inferred: pa.Column) -> FieldSpec | str:
     if pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present):
         low, high = float(present.min()), float(present.max())
         whole = bool((present % 1 == 0).all())
-        minimum, maximum = _widened(low, high)
+        minimum, maximum = (low, high) if whole and distinct == 2 else _widened(low, high, whole)  # a flag: its two
         return FieldSpec(
             kind="integer" if whole else "number",
             description=f"Observed {low:g} to {high:g}; {missing}.",
@@ -124,24 +126,38 @@ def _field(values: pd.Series, inferred: pa.Column) -> FieldSpec | str:
         return FieldSpec(
             kind="category", description=f"{distinct} values; {missing}.", nullable=inferred.nullable, categories=words
         )
+    if _dates(present):
+        return (f"it holds dates (such as {present.iloc[0]!r}): a date is no input as it is; derive a number "
+                "from it in the CSV (an age, days since), then infer again")  # fmt: skip
     if distinct >= ID_LIKE_SHARE * len(present):
         return f"it looks like an identifier ({distinct:,} distinct values in {len(present):,} rows)"
     return f"too many distinct values for a category ({distinct:,}; list them in contract.yaml to use it)"
 
 
-def _widened(low: float, high: float) -> tuple[int | float, int | float]:
-    """Bounds that catch typos and unit mix-ups, not unusual values: the observed range widened by its
-    width on each side, never below 0 for data that has no negative value."""
+def _widened(low: float, high: float, whole: bool) -> tuple[int | float, int | float]:
+    """Bounds that catch typos and unit mix-ups, not unusual values: the observed range widened by its width on
+    each side, not below 0 where no value is negative, rounded outward to a tenth of the width's order of
+    magnitude (latitudes 44.89 to 45.05: 44.73 to 45.21; years 1997 to 2002: 1992 to 2007)."""
     width = high - low
-    minimum = 0 if low >= 0 else low - width
-    return _round(minimum, down=True), _round(high + width, down=False)
+    minimum = max(low - width, 0) if low >= 0 else low - width
+    step = 10 ** (math.floor(math.log10(width)) - 1)
+    step = max(step, 1) if whole else step
+    return _rounded(math.floor(minimum / step) * step, step), _rounded(math.ceil((high + width) / step) * step, step)
 
 
-def _round(value: float, down: bool) -> int | float:
-    """`value` rounded outward to two significant digits (170 rather than 167.3)."""
-    step = 10 ** (len(str(int(abs(value)))) - 2) if abs(value) >= 10 else 0.1 if abs(value) >= 1 else 0.01
-    rounded = round((value // step if down else -(-value // step)) * step, 2)
-    return int(rounded) if rounded == int(rounded) else rounded
+def _rounded(value: float, step: float) -> int | float:
+    """`value`, a multiple of `step`, without the float noise of the multiplication (44.730000000000004)."""
+    value = round(value, max(0, -math.floor(math.log10(step))))
+    return int(value) if value == int(value) else value
+
+
+DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
+
+
+def _dates(present: pd.Series) -> bool:
+    """Whether the column's text (a sample of it) is dates, with or without a time."""
+    sample = present.astype("string").head(200)
+    return bool(sample.str.fullmatch(DATE.pattern).mean() >= 0.9)
 
 
 def _typical_record(features: pd.DataFrame, fields: dict[str, FieldSpec]) -> dict:

@@ -48,6 +48,26 @@ def test_every_kind_of_column(csv):
     assert contract.example.keys() == contract.fields.keys()
 
 
+def test_bounds_are_the_observed_range_widened_by_its_width_and_a_flag_is_its_two_values(csv):
+    rows = 200
+    frame = churn(rows).assign(
+        latitude=np.linspace(44.89, 45.05, rows).round(4),  # far from 0: 0 is no latitude here
+        year=np.arange(rows) % 6 + 1997,
+        flag=np.arange(rows) % 2,
+    )
+    fields = infer_from_csv(csv(frame), "churned", "yes")[0].fields
+    assert (fields["latitude"].minimum, fields["latitude"].maximum) == (44.73, 45.21)
+    assert (fields["year"].minimum, fields["year"].maximum) == (1992, 2007)
+    assert (fields["flag"].minimum, fields["flag"].maximum) == (0, 1)
+
+
+def test_a_column_of_dates_is_left_out_as_dates_with_what_to_do(csv):
+    frame = churn().assign(signed=pd.date_range("2024-01-01", periods=200, freq="D").strftime("%Y-%m-%d"))
+    contract, notes = infer_from_csv(csv(frame), "churned", "yes")
+    assert "signed" in contract.excluded
+    assert any(note.startswith("signed left out: it holds dates") and "days since" in note for note in notes)
+
+
 def test_missing_values_make_nullable_fields_and_integers_stay_integers(csv):
     frame = churn()
     frame.loc[::7, ["tenure", "plan"]] = None
