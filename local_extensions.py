@@ -24,6 +24,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from cookiecutter import prompt
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.extensions import SlugifyExtension
 from cookiecutter.prompt import YesNoPrompt
@@ -108,6 +109,13 @@ def image_repository(image: str) -> str:
     return image.rpartition(":")[0] if ":" in image.rpartition("/")[2] else image
 
 
+def name_from_data(data_path: str, default: str) -> str:
+    """project_name's default: the CSV's file name in words (telco_churn.csv: Telco Churn), else `default`: projects
+    from different data get names, models and services of their own in one model store."""
+    words = [word for word in re.split(r"[\W_]+", Path(data_path.strip()).stem) if word] if data_path.strip() else []
+    return " ".join(word[:1].upper() + word[1:] for word in words) if words else default
+
+
 def service_name(project_slug: str) -> str:
     """service_name's default: the slug's words joined by '_', after `service_` where it would start with a
     digit, in at most 57 characters: BentoML names stop at 63, and model_name adds `_model`."""
@@ -122,6 +130,7 @@ FILTERS = {
     "markdown_code": markdown_code,
     "shell": shlex.quote,
     "service_name": service_name,
+    "name_from_data": name_from_data,
     "image_repository": image_repository,
     "file_name": lambda path: Path(path).name,
     "answers_file": answers_file,
@@ -140,6 +149,7 @@ class CheckAnswers(Extension):
         super().__init__(environment)
         environment.filters.update(FILTERS)
         logging.getLogger("cookiecutter.hooks").addFilter(_without_traceback)
+        _check_each_answer_as_typed()
         answers = _answers_being_loaded(environment)
         if answers is None:
             return
@@ -151,6 +161,56 @@ class CheckAnswers(Extension):
                 answers["data_path"] = str(Path(answers["data_path"]).expanduser().resolve())
         if problems:
             raise InvalidAnswers("\n".join(f"ERROR: {problem}" for problem in problems))
+
+
+# The questions asked only with a CSV (data_path), and only without one.
+WITH_DATA = ("target_column", "positive_class", "exclude_columns", "protected_columns")
+WITHOUT_DATA = ("use_case",)
+
+
+def _check_each_answer_as_typed() -> None:
+    """At the prompts, each answer is checked as it is typed and asked again until it is right (cookiecutter
+    would take all 20 first, and --replay would replay the bad one); questions that do not apply to the
+    answers so far (a CSV's questions without a CSV, the built-in example after one) are not asked. The
+    checks are those made before generation, reported for the question being answered."""
+    if getattr(prompt.read_user_variable, "checked", False):
+        return
+    ask, choose = prompt.read_user_variable, prompt.prompt_choice_for_config
+
+    def read_checked(var_name, default_value, prompts=None, prefix=""):
+        answers = _answers_so_far()
+        if var_name in WITH_DATA and not str(answers.get("data_path", "")).strip():
+            return default_value
+        while True:
+            value = ask(var_name, default_value, prompts, prefix)
+            if not (problems := typed_problems(var_name, {**answers, var_name: value})):
+                return value
+            print("\n".join(f"ERROR: {problem}" for problem in problems), file=sys.stderr)
+
+    def choose_applying(cookiecutter_dict, env, key, options, no_input, *args, **kwargs):
+        skip = key in WITHOUT_DATA and str(cookiecutter_dict.get("data_path", "")).strip()
+        return choose(cookiecutter_dict, env, key, options, no_input or bool(skip), *args, **kwargs)
+
+    read_checked.checked = True
+    prompt.read_user_variable, prompt.prompt_choice_for_config = read_checked, choose_applying
+
+
+def _answers_so_far() -> dict:
+    """The answers prompt_for_config has collected before the question being asked (its local dict)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "prompt_for_config":
+            return dict(frame.f_locals.get("cookiecutter_dict", {}))
+        frame = frame.f_back
+    return {}
+
+
+def typed_problems(field: str, answers: dict) -> list[str]:
+    """The problems of `field`'s answer given the answers so far (the questions still to come at their defaults,
+    their derived ones left out: they are checked once answered)."""
+    checked = {key: "" if key in DERIVED else value for key, value in TEMPLATE_DEFAULTS.items()} | answers
+    problems = unsafe_answers({field: checked[field]}) or answer_problems(checked)
+    return [problem for problem in problems if problem.partition(":")[0] == field]
 
 
 def _without_traceback(record: logging.LogRecord) -> bool:
@@ -275,11 +335,13 @@ def data_problems(answers: dict) -> list[str]:
     path = Path(answers["data_path"]).expanduser()
     if not path.is_file():
         return [f"data_path: {answers['data_path']}: {'not a file' if path.exists() else 'no such file'}"]
-    required = [f"{field}: required with data_path" for field in needs_data[:2] if not answers[field].strip()]
-    return required or column_problems(path, answers)
+    if not answers["target_column"].strip():
+        return ["target_column: required with data_path"]
+    required = [] if answers["positive_class"].strip() else ["positive_class: required with data_path"]
+    return column_problems(path, answers, check_positive=not required) + required
 
 
-def column_problems(path: Path, answers: dict) -> list[str]:
+def column_problems(path: Path, answers: dict, check_positive: bool = True) -> list[str]:
     """The data answers the CSV's header and target values refute, read with the standard library (the
     project's own packages may not be installed where cookiecutter runs)."""
     target = answers["target_column"]
@@ -306,7 +368,7 @@ def column_problems(path: Path, answers: dict) -> list[str]:
     if len(values) != 2:
         problems.append(f"target_column: {target} has {len(values)} values ({_listed(sorted(values))}); the "
                         "model predicts one of exactly two")  # fmt: skip
-    elif answers["positive_class"] not in values:
+    elif check_positive and answers["positive_class"] not in values:
         problems.append(f"positive_class: {answers['positive_class']!r} is not a value of {target}; its values "
                         f"are {_listed(sorted(values))}")  # fmt: skip
     if target in _names(answers["protected_columns"]):

@@ -1,7 +1,11 @@
 """Invalid answers stop generation before anything is created, with one line naming the field."""
 
+import os
+import subprocess
+import sys
+
 import pytest
-from conftest import left_behind, run_cookiecutter
+from conftest import TEMPLATE_DIR, left_behind, run_cookiecutter
 
 # An answer that, rendered as Jinja, would run a shell command (cookiecutter renders answers as templates).
 RUNS_A_COMMAND = "{{ cycler.__init__.__globals__.os.system('touch MARKER') }}"
@@ -94,3 +98,40 @@ def test_jinja_in_an_answer_is_refused_and_never_run(tmp_path, field):
     ]
     assert not (tmp_path / "MARKER").exists()
     assert not (tmp_path / "newout").exists()
+
+
+def prompted(tmp_path, *lines: str) -> subprocess.CompletedProcess:
+    """cookiecutter at its prompts, answered with `lines` (an empty line takes the default), from tmp_path."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n")
+    command = [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), "--config-file", str(config)]
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml_home"), "PWD": str(tmp_path)}
+    return subprocess.run(command, cwd=tmp_path, env=env, input="\n".join(lines) + "\n", capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+def test_a_bad_answer_at_a_prompt_is_refused_at_once_and_asked_again(tmp_path):
+    defaults = [""] * 7  # data_path (none: its four questions are skipped), the example, names, framework
+    result = prompted(tmp_path, *defaults, "abc", "0.6", "0.7", "0.2", "", "", "", "n", "", "", "", "")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "ERROR: decline_threshold: 'abc' is not a number such as 0.5",
+        "ERROR: maybe_threshold: 0.7 must be lower than decline_threshold (0.6)",
+    ]
+    assert result.stdout.count("Decline when") == 2 and "With a CSV" not in result.stdout
+    settings = (tmp_path / "credit-risk-service" / "scoring" / "settings.py").read_text()
+    assert "DECLINE_THRESHOLD = 0.6\n" in settings and "MAYBE_THRESHOLD = 0.2\n" in settings
+
+
+def test_a_project_from_a_csv_is_named_after_it_and_asked_no_example_question(tmp_path):
+    data = tmp_path / "telco_churn.csv"
+    rows = [f"{i},{'ab'[i % 2]},{'Yes' if i % 3 else 'No'}\n" for i in range(90)]
+    data.write_text("tenure,plan,churn\n" + "".join(rows))
+    csv_answers = [str(data), "churn", "Maybe", "Yes", "", ""]  # a wrong positive_class, asked again
+    result = prompted(tmp_path, *csv_answers, *[""] * 10, "n", "", "", "", "")
+    assert result.returncode == 0, result.stderr
+    wrong = "ERROR: positive_class: 'Maybe' is not a value of churn; its values are No, Yes"
+    assert result.stderr.splitlines() == [wrong]
+    assert "Without a CSV" not in result.stdout
+    settings = (tmp_path / "telco-churn" / "scoring" / "settings.py").read_text()
+    assert 'PROJECT_NAME = "Telco Churn"' in settings and 'MODEL_NAME = "telco_churn_model"' in settings
