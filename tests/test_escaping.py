@@ -43,7 +43,9 @@ def test_yaml(project):
     deployment = yaml.safe_load((project.path / "k8s" / "deployment.yaml").read_text(encoding="utf-8"))
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "yes"
-    assert [variable["value"] for variable in container["env"]] == ["0.5", "0.3"]
+    assert [variable["value"] for variable in container["env"] if variable["name"].endswith("_THRESHOLD")] == [
+        "0.5", "0.3"
+    ]  # fmt: skip
 
 
 def test_python(project):
@@ -82,7 +84,7 @@ def test_the_project_trains_and_serves_its_labels(project):
 
 
 def test_a_data_path_with_quotes_emoji_and_backticks(bake, tmp_path):
-    data = tmp_path / 'données "😀" `x`' / "loans.csv"
+    data = tmp_path / 'données "😀" `x`' / 'loans "😀" `x`.csv'
     data.parent.mkdir()
     rows = "".join(f"{i},{'car' if i % 3 else 'home'},{i % 2}\n" for i in range(60))
     data.write_text(f"amount,purpose,deny it\n{rows}")
@@ -92,6 +94,6 @@ def test_a_data_path_with_quotes_emoji_and_backticks(bake, tmp_path):
     readme = (project.path / "README.md").read_text(encoding="utf-8")
     tokens = MarkdownIt().parse(readme)
     code_spans = [child.content for token in tokens for child in token.children or [] if child.type == "code_inline"]
-    assert str(data) in code_spans
+    assert data.name in code_spans  # the README names the data by its file name only
     [infer] = [shlex.split(line) for line in readme.splitlines() if line.startswith("python -m scoring.contract infer")]
     assert infer[infer.index("--target") + 1 :][:3] == ["deny it", "--positive", "1"]
