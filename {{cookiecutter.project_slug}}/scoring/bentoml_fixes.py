@@ -1,5 +1,7 @@
-"""Fixes, applied from the project, for what BentoML 1.4.40 gets wrong as a server (see the README's
-"Security and limits"). Each is reported upstream; drop it once a BentoML release fixes it.
+"""Fixes, applied from the project, for what BentoML 1.4.40 and the uvicorn 0.55 it runs get wrong as a
+server (see the README's "Security and limits"). Each says the behaviour it works around; drop one once a
+release fixes it. They replace internals of the versions in WRITTEN_FOR: `bentoml serve` says at start
+which fixes are unverified where other versions are installed.
 
 service.py calls them at import: `bentoml serve` imports it, and so does each HTTP worker, after
 BentoML has configured logging and before it builds the app and the uvicorn server.
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import uvicorn
@@ -27,6 +30,35 @@ from bentoml._internal.configuration.containers import BentoMLContainer
 from starlette.middleware import Middleware
 
 IN_WORKER = getattr(sys.modules["__main__"].__spec__, "name", "") == "_bentoml_impl.worker.service"
+# The versions the fixes were written and tested for (pinned in bentofile.yaml), and the fixes that replace
+# internals of each (circus comes with BentoML).
+WRITTEN_FOR = {"bentoml": "1.4.40", "uvicorn": "0.55.0", "httptools": "0.9.0", "uvloop": "0.23.0"}
+FIXES_OF = {
+    "bentoml": ["add_outermost_middleware", "metrics_of_its_own", "exit_with_parent", "give_each_worker_its_own_socket",
+                "name_a_busy_port"],
+    "uvicorn": ["log_in_one_line", "bound_shutdown", "start_pipelined_requests_afresh", "close_slow_connections",
+                "bound_request_heads", "bound_pipelined_requests", "drain_connections_on_shutdown",
+                "send_head_with_body"],
+    "httptools": ["bound_request_heads", "bound_pipelined_requests"],
+    "uvloop": ["accept_waiting_connections", "send_head_with_body"],
+}  # fmt: skip
+
+
+def unverified_fixes() -> list[str]:
+    """For each package installed in another version than the fixes were written for, what it means."""
+    return [f"{package} {installed} is installed, the fixes were written for {written}: "
+            f"{', '.join(FIXES_OF[package])} unverified (scoring/bentoml_fixes.py)"
+            for package, written in WRITTEN_FOR.items() if (installed := version(package)) != written]  # fmt: skip
+
+
+def say_which_fixes_are_unverified() -> None:
+    """A warning for each package installed in another version than the fixes were written for, once, as
+    `bentoml serve` starts."""
+    if not IN_WORKER:
+        for line in unverified_fixes():
+            logging.getLogger(__name__).warning(line)
+
+
 _OUTERMOST: list[tuple[object, Middleware, tuple[str, ...]]] = []  # (bentoml service, middleware, behind)
 
 
@@ -126,8 +158,8 @@ def bound_shutdown(seconds: int) -> None:
 def start_pipelined_requests_afresh() -> None:
     """Run each request in a context of its own (uvicorn's opt-in reset_contextvars). uvicorn starts a
     request pipelined behind another from within that one's task, so in a copy of its context
-    (python/cpython#140947), and what BentoML keeps there per request piled up: 50,000 requests pipelined
-    on one connection, answers read, kept 280 MB in a worker for good."""
+    (python/cpython#140947), and what BentoML keeps there per request piled up: pipelined requests held
+    memory for good, even with every answer read."""
     _set_uvicorn_option("reset_contextvars", True)
 
 
@@ -190,9 +222,9 @@ def close_slow_connections(seconds: float) -> None:
 
 def bound_request_heads(max_bytes: int, max_fields: int) -> None:
     """Refuse with 431, and close, a request head over `max_bytes` or with over `max_fields` header fields, as
-    nginx and h11 do. uvicorn's httptools protocol sets no bound: a 1 MB header and 100,000 headers were
-    answered, and 16 connections sending heads of 38 MB each took a worker past 1 GiB. The URL and fields are
-    counted as parsed; so are the raw bytes of reads that end no head, which bounds a head still arriving."""
+    nginx and h11 do. uvicorn's httptools protocol sets no bound: a few connections sending huge heads took a
+    worker past its memory limit. The URL and fields are counted as parsed; so are the raw bytes of reads that
+    end no head, which bounds a head still arriving."""
     protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol
 
     class BoundedHead(protocol):
@@ -249,8 +281,8 @@ def bound_request_heads(max_bytes: int, max_fields: int) -> None:
 def bound_pipelined_requests(read_bytes: int) -> None:
     """Parse a connection's reads `read_bytes` at a time, and none further while a request waits behind the
     one being answered; the rest of the read is kept as it came until the queue is answered. uvicorn's
-    httptools protocol queues every request of a read (up to 256 KiB) and reads on after each answer:
-    300,000 requests pipelined on one connection that never read its answers took a worker past 1 GiB."""
+    httptools protocol queues every request of a read (up to 256 KiB) and reads on after each answer: one
+    connection pipelining requests without reading the answers took a worker past its memory limit."""
     protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol
 
     class BoundedPipeline(protocol):
@@ -359,9 +391,9 @@ class _HeadHeldUntilBody:
 
 def accept_waiting_connections() -> None:
     """Accept every waiting connection at each turn of the event loop. uvloop (libuv since 1.45) accepts one
-    a turn, and each turn serves every connection already accepted: when 64 clients connected at once
-    to a busy worker, the last waited 63 turns for its first answer (1.8 s on a slow day, 0.4 s on a
-    fast one, where the other answers took 50 ms). asyncio's own loop accepts them all, as this does."""
+    a turn, and each turn serves every connection already accepted: when many clients connect at once to a
+    busy worker, the last waits a turn for each before its first answer. asyncio's own loop accepts them all,
+    as this does."""
     import uvicorn.loops.uvloop
     import uvloop
 

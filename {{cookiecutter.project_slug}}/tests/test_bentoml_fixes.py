@@ -9,11 +9,13 @@ from unittest import mock
 
 import uvicorn.loops.uvloop
 import uvloop
+from conftest import PROJECT_DIR
 from uvicorn.protocols.http import httptools_impl
 
 from scoring import bentoml_fixes
 
 SEND_AS_SHIPPED = httptools_impl.RequestResponseCycle.send
+SERVICE = (PROJECT_DIR / "service.py").read_text()
 
 
 class Written:
@@ -141,3 +143,18 @@ def test_metric_folders_left_by_servers_that_died_are_removed(monkeypatch, tmp_p
     bentoml_fixes.metrics_of_its_own()
     assert not left.exists() and running.exists()
     assert [*tmp_path.glob(f"bentoml-metrics-{os.getpid()}-*")]  # its own
+
+
+def test_the_fixes_are_verified_for_the_installed_versions_and_say_so_for_others(monkeypatch, caplog):
+    assert bentoml_fixes.unverified_fixes() == []  # the pinned versions, which the fixes were written for
+    monkeypatch.setattr(bentoml_fixes, "version", lambda package: "9.0.0" if package == "uvloop" else
+                        bentoml_fixes.WRITTEN_FOR[package])  # fmt: skip
+    bentoml_fixes.say_which_fixes_are_unverified()
+    assert [record.getMessage() for record in caplog.records] == [
+        "uvloop 9.0.0 is installed, the fixes were written for 0.23.0: accept_waiting_connections, "
+        "send_head_with_body unverified (scoring/bentoml_fixes.py)"
+    ]
+    fixes = {name for names in bentoml_fixes.FIXES_OF.values() for name in names}
+    applied = {line.split("bentoml_fixes.")[1].split("(")[0] for line in SERVICE.splitlines()
+               if line.startswith("bentoml_fixes.") and "unverified" not in line}  # fmt: skip
+    assert applied - {"say_which_fixes_are_unverified"} <= fixes  # every fix is listed under what it replaces

@@ -30,7 +30,7 @@ def contributions(model: lgb.Booster, features: np.ndarray) -> np.ndarray:
     return model.predict(features, pred_contrib=True, num_threads=1)
 
 
-# Not compiled to ONNX: LightGBM's own single-row path (below) scores a row 2-3x faster than onnxruntime, and
+# Not compiled to ONNX: LightGBM's own single-row path (below) scores a row faster than onnxruntime, and
 # onnxruntime for several rows would give a record a probability differing in the 8th digit from its
 # one-record request's (float32 against float64): live and batch answers could then disagree at a threshold.
 to_onnx = None
