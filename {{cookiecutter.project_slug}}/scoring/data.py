@@ -185,7 +185,7 @@ def _public_layout(path: str | Path, contract: Contract) -> pd.DataFrame | None:
         from scoring import public_data
     except ImportError:  # a project generated from its own data
         return None
-    frame = public_data.read(path)
+    frame = public_data.in_contract_layout(read_csv(path))
     if frame is not None:
         check_numbers(frame[contract.columns], path)
         return frame[contract.columns]

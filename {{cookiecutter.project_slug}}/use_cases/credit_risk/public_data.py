@@ -3,11 +3,10 @@
 The classic credit-scoring data set (4,455 loan applications) names its columns with capitals, codes its
 categories as numbers, writes 99999999 for an income, assets or debt not declared, and has a few rows of
 Status 0 (unknown), which are no example of either class. `python train.py --data CreditScoring.csv`
-reads it through here; a file in contract.yaml's own layout is read as any other.
+reads the file (scoring/data.py) and hands it here; a file in contract.yaml's own layout is read as any other.
 """
 
 import sys
-from pathlib import Path
 
 import pandas as pd
 
@@ -23,12 +22,9 @@ CODES = {
 NOT_DECLARED = 99999999  # Income, Assets, Debt
 
 
-def read(path: str | Path) -> pd.DataFrame | None:
-    """The rows of the public data set at `path` in contract.yaml's layout, or None if the file is not in
-    its layout (then it is read as the contract's own)."""
-    from scoring.data import read_csv  # (a data file's problems are reported as for any other)
-
-    frame = read_csv(path)
+def in_contract_layout(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows of the public data set, as read from its CSV, in contract.yaml's layout; None if `frame` is
+    not in its layout (then the file is read as the contract's own)."""
     if list(frame.columns) != COLUMNS:
         return None
     unknown = frame["Status"] == 0

@@ -7,12 +7,13 @@ and retrain; or infer a new one from a CSV:
     python -m scoring.contract infer data.csv --target deny --positive yes \\
         [--exclude id,name] [--protected age,sex] > contract.yaml
     python -m scoring.contract docs      # refresh the field table and curl example in README.md
+
+The command line is scoring/contract/__main__.py, a layer above: it infers with pandas and pandera and checks
+with the service's own request model, which this module, read by everything, does without.
 """
 
-import argparse
 import json
 import math
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 CONTRACT_PATH = PROJECT_DIR / "contract.yaml"
 README_PATH = PROJECT_DIR / "README.md"
 
@@ -220,62 +221,3 @@ def write_docs(contract: Contract, readme: Path = README_PATH) -> None:
     text = readme.read_text(encoding="utf-8")
     start, end = text.index(README_START) + len(README_START), text.index(README_END)
     readme.write_text(f"{text[:start]}\n{markdown(contract)}\n{text[end:]}", encoding="utf-8")
-
-
-# -- command line ----------------------------------------------------------------------------------------
-
-
-def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
-
-
-def infer(data: str, target: str, positive: str, exclude: str, protected: str, output: Path | None) -> None:
-    from scoring.data import DataError  # pandas and pandera: only needed to infer
-    from scoring.inference import infer_from_csv
-
-    try:
-        contract, notes = infer_from_csv(data, target, positive, _names(exclude), _names(protected))
-    except DataError as error:
-        raise ContractError(str(error)) from None
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
-    if output:
-        output.write_text(dump(contract), encoding="utf-8")
-    else:
-        print(dump(contract), end="")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scoring.contract", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    inferring = commands.add_parser("infer", help="print a contract inferred from a CSV")
-    inferring.add_argument("data", help="the CSV file")
-    inferring.add_argument("--target", required=True, help="the column to predict")
-    inferring.add_argument("--positive", required=True, help="the target value whose probability is predicted")
-    inferring.add_argument("--exclude", default="", help="comma-separated columns that are not inputs")
-    inferring.add_argument("--protected", default="", help="comma-separated columns reported on by group, never inputs")
-    inferring.add_argument("--output", type=Path, help="write here instead of printing")
-    commands.add_parser("check", help="check contract.yaml")
-    commands.add_parser("docs", help="refresh the field table and curl example in README.md")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "infer":
-            infer(args.data, args.target, args.positive, args.exclude, args.protected, args.output)
-        elif args.command == "check":
-            from scoring.schema import request_model  # the service's own check of the contract
-
-            contract = load()
-            request_model(contract)
-            print(f"{CONTRACT_PATH.name}: {len(contract.fields)} fields, target {contract.target.column}")
-        else:
-            write_docs(load())
-    except ContractError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":  # run as scoring.contract, not as __main__: its errors are the ones main catches
-    from scoring.contract import main as contract_main
-
-    sys.exit(contract_main())

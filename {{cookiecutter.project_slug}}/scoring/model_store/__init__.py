@@ -3,12 +3,12 @@ model this project serves.
 
 The served model is one exact tag, kept in served_model.txt (commit it: it says what the code serves).
 `python train.py` saves a new model and makes it the served one; `python -m scoring.model_store promote
-<tag>` serves another model already in the store (a rollback). Nothing else changes it: not a template
-update, not another project's training (each project has its own model name).
+<tag>` serves another model already in the store (a rollback; scoring/model_store/__main__.py, which also
+writes its model card). Nothing else changes it: not a template update, not another project's training (each
+project has its own model name).
 """
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
@@ -215,12 +215,3 @@ def promote(tag: str) -> bentoml.Model:
         raise SystemExit(f"{bento_model.tag} was trained on another contract.yaml; retrain instead: python train.py")
     SERVED_MODEL_FILE.write_text(f"{bento_model.tag}\n", encoding="utf-8")
     return bento_model
-
-
-if __name__ == "__main__":  # python -m scoring.model_store promote <tag>
-    if len(sys.argv) != 3 or sys.argv[1] != "promote":
-        sys.exit("usage: python -m scoring.model_store promote <name:version>")
-    from scoring import report  # matplotlib: a training package, which the service does without
-
-    promoted = promote(sys.argv[2])
-    print(f"serving {promoted.tag} (written to {SERVED_MODEL_FILE.name}); model card: {report.write_card(promoted)}")
