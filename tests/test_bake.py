@@ -11,6 +11,8 @@ from conftest import FRAMEWORKS, TEMPLATE_DIR, pins, template_pins
 # Every file of the default project, exactly: nothing missing, nothing left over (e.g. use_cases/).
 DEFAULT_FILES = {
     ".cookiecutter.json", ".github/workflows/ci.yml", ".gitignore", "Makefile", "README.md", "bentofile.yaml",
+    "docs/batch-scoring.md", "docs/data-contract.md", "docs/deploy.md", "docs/model-card.md", "docs/performance.md",
+    "docs/reasons-and-audit.md", "docs/security-and-limits.md",
     "contract.yaml", "pyproject.toml", "requirements.txt", "requirements-spark.txt", "score.py", "service.py",
     "train.py",
     "benchmarks/batch_benchmark.py", "benchmarks/benchmark.py",
