@@ -335,38 +335,53 @@ def data_problems(answers: dict) -> list[str]:
     path = Path(answers["data_path"]).expanduser()
     if not path.is_file():
         return [f"data_path: {answers['data_path']}: {'not a file' if path.exists() else 'no such file'}"]
+    if unreadable := file_problems(path):
+        return [unreadable]
     if not answers["target_column"].strip():
         return ["target_column: required with data_path"]
     required = [] if answers["positive_class"].strip() else ["positive_class: required with data_path"]
     return column_problems(path, answers, check_positive=not required) + required
 
 
-def column_problems(path: Path, answers: dict, check_positive: bool = True) -> list[str]:
-    """The data answers the CSV's header and target values refute, read with the standard library (the
-    project's own packages may not be installed where cookiecutter runs)."""
-    target = answers["target_column"]
+def file_problems(path: Path) -> str:
+    """Why the file at `path` is no CSV the project can read, as a data_path problem ("" if it is one)."""
     try:
         with path.open("rb") as file:
             if b"\0" in file.read(64 * 1024):
-                return [f"data_path: {path.name} is not a CSV (it holds NUL bytes)"]
-        with path.open(newline="", encoding="utf-8") as file:
-            rows = csv.reader(file)
-            header = next(rows, [])
-            if target not in header:
-                return [f"target_column: {target!r} is not a column of {path.name}; its columns are {_listed(header)}"]
-            index = header.index(target)
-            values = {row[index] for row in rows if len(row) > index and row[index] not in PANDAS_MISSING}
+                return f"data_path: {path.name} is not a CSV (it holds NUL bytes)"
+        with path.open(newline="", encoding="utf-8-sig") as file:  # (Excel's "CSV UTF-8" starts with a BOM)
+            for _ in csv.reader(file):
+                pass
     except UnicodeDecodeError:
-        return [f"data_path: {path.name} is not UTF-8 text"]
+        return f"data_path: {path.name} is not UTF-8 text"
     except csv.Error as error:
-        return [f"data_path: {path.name} is not a readable CSV ({error})"]
+        return f"data_path: {path.name} is not a readable CSV ({error})"
+    return ""
+
+
+def column_problems(path: Path, answers: dict, check_positive: bool = True) -> list[str]:
+    """The data answers the CSV's header and target values refute, read with the standard library (the
+    project's own packages may not be installed where cookiecutter runs); the file reads (file_problems)."""
+    target = answers["target_column"]
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        rows = csv.reader(file)
+        header = next(rows, [])
+        if target not in header:
+            return [f"target_column: {target!r} is not a column of {path.name}; its columns are {_listed(header)}"]
+        index, values = header.index(target), set()
+        for row in rows:
+            if len(row) > index and row[index] not in PANDAS_MISSING:
+                values.add(row[index])
+                if len(values) > MOST_LISTED:  # enough to say the target is no two-valued column
+                    break
     problems = [
         f"{field}: {', '.join(map(repr, unknown))} is not a column of {path.name}; its columns are {_listed(header)}"
         for field in ("exclude_columns", "protected_columns")
         if (unknown := [name for name in _names(answers[field]) if name not in header])
     ]
     if len(values) != 2:
-        problems.append(f"target_column: {target} has {len(values)} values ({_listed(sorted(values))}); the "
+        count = f"over {MOST_LISTED}" if len(values) > MOST_LISTED else len(values)
+        problems.append(f"target_column: {target} has {count} values ({_listed(sorted(values))}); the "
                         "model predicts one of exactly two")  # fmt: skip
     elif check_positive and answers["positive_class"] not in values:
         problems.append(f"positive_class: {answers['positive_class']!r} is not a value of {target}; its values "
@@ -385,7 +400,10 @@ def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _listed(names: list[str], most: int = 10) -> str:
+MOST_LISTED = 10
+
+
+def _listed(names: list[str], most: int = MOST_LISTED) -> str:
     """The first `most` names, and how many more, cut to a line."""
     shown = ", ".join(name[:40] for name in names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "") if names else "none"

@@ -1,17 +1,19 @@
 """Free-text answers read back exactly from every file they are rendered into: TOML, YAML, Python, Markdown."""
 
+import html
 import shlex
 import subprocess
 import sys
 import tomllib
 
+import httpx
 import pytest
 import yaml
 from live_service import band_examples, running_service
 from markdown_it import MarkdownIt
 
 ANSWERS = {
-    "project_name": 'Zoë\'s "Prêt" \\ #1 *[x](y)* a|b `c` <br> Кредит 信用 😀',
+    "project_name": 'Zoë\'s "Prêt" \\ \\1 #1 *[x](y)* a|b `c` <br> Кредит 信用 😀',  # \\1: a regex group
     "author": 'Ünal O\'Brien "Jo" \\ 😀',
     "declined_label": 'NON "no" 😀',
     "maybe_label": "Peut-être | `maybe` \\ #2 _x_ $x^$",  # $...$: TeX to matplotlib, and "x^" no valid TeX
@@ -77,10 +79,12 @@ def test_the_model_card_shows_the_labels_as_typed(project):
     assert (project.path / "model_card" / "scores.png").is_file()
 
 
-def test_the_project_trains_and_serves_its_labels(project):
+def test_the_project_trains_and_serves_its_labels_and_its_name(project):
     with running_service(project.path, project.env) as url:
         examples = band_examples(url, project.validation_records())
+        page = httpx.get(f"{url}/").text
     assert sorted(examples) == sorted(LABELS)
+    assert f"<title>{html.escape(ANSWERS['project_name'])}</title>" in page
 
 
 def test_a_data_path_with_quotes_emoji_and_backticks(bake, tmp_path):

@@ -219,3 +219,12 @@ def test_a_whole_csv_row_posted_as_read_is_told_which_columns_the_contract_exclu
     [problem] = answer.json()["detail"]
     assert problem["loc"] == ["name"] and problem["msg"].startswith("Not an input: contract.yaml excludes this column")
     assert "identifier" in problem["msg"]
+
+
+def test_a_csv_saved_by_excel_with_a_byte_order_mark_is_read_as_any_other(tmp_path):
+    data = tmp_path / "loans.csv"
+    data.write_text("\ufeffdeny,amount,purpose\n" + "".join(f"{'yes' if i % 2 else 'no'},{i},{'ab'[i % 2]}\n"
+                                                              for i in range(60)), encoding="utf-8")  # fmt: skip
+    result = run_cookiecutter(tmp_path, f"data_path={data}", "target_column=deny", "positive_class=yes",
+                              "train_on_generate=no")  # fmt: skip
+    assert result.returncode == 0, result.stderr

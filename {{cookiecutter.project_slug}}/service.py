@@ -81,7 +81,7 @@ ROUTES = {"/classify": (schema.read_record, True), "/classify_batch": (schema.re
 OBSERVED = ("OpenTelemetryMiddleware", "AccessLogMiddleware") if OPTIONS.tracing or OPTIONS.access_log else ()
 bentoml_fixes.add_outermost_middleware(
     Decisions, DecisionRoutes, behind=OBSERVED, routes=ROUTES, max_body_bytes=schema.MAX_BODY_BYTES,
-    max_concurrency=OPTIONS.max_concurrency, retry_after=serving.RETRY_AFTER_SECONDS,
+    max_concurrency=OPTIONS.max_concurrency, max_uploads=serving.MAX_UPLOADS, retry_after=serving.RETRY_AFTER_SECONDS,
     metrics=OPTIONS.metrics and not OBSERVED, excluded=CONTRACT.excluded,
 )  # fmt: skip
 bentoml_fixes.add_outermost_middleware(Decisions, UnknownPaths)

@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -229,6 +230,16 @@ def _saved(args: argparse.Namespace, trained: Trained, bands) -> bentoml.Model:
     )
 
 
+def _moved_into(scratch: Path, directory: Path) -> Path:
+    """The card and its plots written in `scratch` moved to `directory` (each file in one rename); the card."""
+    for written in sorted(scratch.rglob("*"), key=lambda path: path.suffix == ".md"):  # the card last
+        if written.is_file():
+            target = directory / written.relative_to(scratch)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(written, target)
+    return directory / report.CARD_FILE
+
+
 def _first_line(error: Exception) -> str:
     if isinstance(error, OSError) and error.strerror:
         return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
@@ -245,7 +256,7 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
     bands = report.bands(validation, report.generated_policy())
     try:
         bento_model = _saved(args, trained, bands)
-    except Exception as error:  # a full disk, a store that cannot be written: each framework says it its own way
+    except (OSError, bentoml.exceptions.BentoMLException, *model_store.framework.SAVE_ERRORS) as error:
         raise Refused(f"cannot save the model to {bentoml_home()} ({_first_line(error)}): nothing saved") from None
     print(f"Saved {bento_model.tag} ({settings.FRAMEWORK}): {report.summary(bands, validation, contract.target)}")
     print(f"Served by {trained.runtime}; reasons by {trained.explainer}")
@@ -260,10 +271,12 @@ def save_and_serve(args: argparse.Namespace, trained: Trained) -> None:
         if args.model_card:
             print(f"Model card: {report.write_card(bento_model, args.model_card)}")
         return
+    args.model_card.mkdir(parents=True, exist_ok=True)
     try:
-        with uninterrupted():
-            card = report.write_card(bento_model, args.model_card)
+        with uninterrupted(), tempfile.TemporaryDirectory(dir=args.model_card) as scratch:
+            report.write_card(bento_model, Path(scratch))  # beside the card it replaces, then moved in place
             model_store.promote(str(bento_model.tag))
+            card = _moved_into(Path(scratch), args.model_card)
     except OSError as error:
         raise Refused(f"cannot write the model card or {SERVED_MODEL_FILE.name} ({_first_line(error)}): "
                       f"{bento_model.tag} is saved, not served") from None  # fmt: skip

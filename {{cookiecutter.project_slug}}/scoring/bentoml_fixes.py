@@ -9,6 +9,7 @@ BentoML has configured logging and before it builds the app and the uvicorn serv
 
 import asyncio
 import atexit
+import contextvars
 import errno
 import json
 import logging
@@ -112,7 +113,8 @@ def metrics_of_its_own() -> None:
     if IN_WORKER:
         return
     for left in Path(tempfile.gettempdir()).glob("bentoml-metrics-*-*"):  # by a server killed with -9
-        if not _is_running(left.name.split("-")[2]):
+        pid = left.name.split("-")[2]  # (one of this process's id: a restarted container's, as PID 1 again)
+        if pid == str(os.getpid()) or not _is_running(pid):
             shutil.rmtree(left, ignore_errors=True)
     directory = tempfile.mkdtemp(prefix=f"bentoml-metrics-{os.getpid()}-")
     BentoMLContainer.prometheus_multiproc_dir.set(directory)
@@ -152,33 +154,35 @@ def exit_with_parent() -> None:
 def bound_shutdown(seconds: int) -> None:
     """On SIGTERM, wait at most `seconds` for requests in flight. BentoML sets no bound (uvicorn's
     timeout_graceful_shutdown=None): a half-sent request held shutdown past Kubernetes' grace period."""
-    _set_uvicorn_option("timeout_graceful_shutdown", seconds)
+    configure = uvicorn.Config.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        if kwargs.get("timeout_graceful_shutdown") is None:
+            kwargs["timeout_graceful_shutdown"] = seconds
+        configure(self, *args, **kwargs)
+
+    uvicorn.Config.__init__ = __init__
 
 
 def start_pipelined_requests_afresh() -> None:
-    """Run each request in a context of its own (uvicorn's opt-in reset_contextvars). uvicorn starts a
-    request pipelined behind another from within that one's task, so in a copy of its context
-    (python/cpython#140947), and what BentoML keeps there per request piled up: pipelined requests held
-    memory for good, even with every answer read."""
-    _set_uvicorn_option("reset_contextvars", True)
+    """Start each request in a copy of its connection's context, as uvicorn starts a request that is not
+    pipelined. uvicorn starts a request pipelined behind another from within that one's task, so in a copy
+    of its context (python/cpython#140947), and what BentoML keeps there per request piled up: pipelined
+    requests held memory for good, even with every answer read. (uvicorn's reset_contextvars would start
+    them in an empty context, losing what BentoML sets as it builds the app, such as its service name.)"""
+    protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol
 
+    class ConnectionContext(protocol):
+        def connection_made(self, transport) -> None:
+            self._context = contextvars.copy_context()
+            super().connection_made(transport)
 
-_UVICORN_OPTIONS: dict[str, object] = {}
+        def _start_asgi_task(self, cycle, app) -> None:
+            task = self.loop.create_task(cycle.run_asgi(app), context=self._context.copy())
+            task.add_done_callback(self.tasks.discard)
+            self.tasks.add(task)
 
-
-def _set_uvicorn_option(name: str, value: object) -> None:
-    """Give uvicorn's Config `name=value` wherever BentoML leaves it unset (None or uvicorn's default)."""
-    if not _UVICORN_OPTIONS:
-        configure = uvicorn.Config.__init__
-
-        def __init__(self, *args, **kwargs) -> None:
-            for option, chosen in _UVICORN_OPTIONS.items():
-                if kwargs.get(option) is None:
-                    kwargs[option] = chosen
-            configure(self, *args, **kwargs)
-
-        uvicorn.Config.__init__ = __init__
-    _UVICORN_OPTIONS[name] = value
+    uvicorn.protocols.http.auto.AutoHTTPProtocol = ConnectionContext
 
 
 def close_slow_connections(seconds: float) -> None:
@@ -201,21 +205,21 @@ def close_slow_connections(seconds: float) -> None:
 
         def _arm(self) -> None:
             self._checked_cycle = self.cycle  # a new request head makes a new cycle
-            self._unsent = self.transport.get_write_buffer_size() if self.flow.write_paused else None
+            self._unsent = self.transport.get_write_buffer_size()
             self._slow_timer = self.loop.call_later(seconds, self._check)
 
         def _check(self) -> None:
-            if self.transport.is_closing():
-                return
+            # (Checked until the connection is lost: a closing one waits for its answer to leave.)
+            unsent = self.transport.get_write_buffer_size()
+            if unsent and unsent == self._unsent:
+                return self.transport.abort()  # (closing would wait for the answer to leave)
             cycle = self.cycle
             slow_body = cycle is not None and cycle.more_body and not getattr(self, "pipeline", None)  # (paused)
-            if cycle is self._checked_cycle and (cycle is None or cycle.response_complete or slow_body):
+            closing = self.transport.is_closing()
+            if not closing and cycle is self._checked_cycle and (cycle is None or cycle.response_complete or slow_body):
                 self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 self.transport.close()
-            elif self.flow.write_paused and self._unsent == self.transport.get_write_buffer_size():
-                self.transport.abort()  # (closing would wait for the answer to leave)
-            else:
-                self._arm()
+            self._arm()
 
     uvicorn.protocols.http.auto.AutoHTTPProtocol = SlowTimeout
 
@@ -288,6 +292,16 @@ def bound_pipelined_requests(read_bytes: int) -> None:
     class BoundedPipeline(protocol):
         _held = b""
 
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            resume_reading = self.flow.resume_reading
+
+            def resume_unless_queued() -> None:  # uvicorn resumes as a request reads its body, queue or not
+                if not (self._held or self.pipeline):
+                    resume_reading()
+
+            self.flow.resume_reading = resume_unless_queued
+
         def data_received(self, data: bytes) -> None:
             if self._held:
                 data, self._held = self._held + data, b""
@@ -343,7 +357,8 @@ def drain_connections_on_shutdown(idle_seconds: float) -> None:
             self._last, self._last_keep_alive, cycle.keep_alive = cycle, cycle.keep_alive, False
 
         def _close_if_idle(self) -> None:
-            if self.cycle is None or self.cycle.response_complete and not getattr(self, "_held", b""):
+            arriving = getattr(self, "_held", b"") or getattr(self, "_head_bytes", 0)  # a request on its way
+            if (self.cycle is None or self.cycle.response_complete) and not arriving:
                 self.transport.close()
 
     uvicorn.protocols.http.auto.AutoHTTPProtocol = Draining

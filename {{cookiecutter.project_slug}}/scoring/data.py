@@ -37,7 +37,7 @@ def read_csv(path: str | Path, text_columns: list[str] = ()) -> pd.DataFrame:
         with path.open("rb") as file:
             if b"\0" in file.read(SNIFFED_BYTES):  # a binary file, or an empty disk image: refused before reading it
                 raise DataError(f"{path}: not a CSV (it holds NUL bytes)")
-        with path.open(newline="", encoding="utf-8") as file:
+        with path.open(newline="", encoding="utf-8-sig") as file:  # (Excel's "CSV UTF-8" starts with a BOM)
             header = next(csv.reader(file), [])
         frame = pd.read_csv(path, dtype=dict.fromkeys(text_columns, "string"), encoding="utf-8")
     except (pd.errors.EmptyDataError, StopIteration):

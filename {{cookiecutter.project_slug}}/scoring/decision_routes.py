@@ -43,12 +43,14 @@ class DecisionRoutes:
         routes: dict[str, tuple[Callable[[bytes], list[dict]], bool]],
         max_body_bytes: int,
         max_concurrency: int,
+        max_uploads: int,
         retry_after: int,
         metrics: bool,
         excluded: dict[str, str],
     ) -> None:
         self.app, self.routes, self.max_body_bytes, self.excluded = app, routes, max_body_bytes, excluded
-        self.max_concurrency, self.retry_after = max_concurrency, str(retry_after)
+        self.max_concurrency, self.max_uploads, self.retry_after = max_concurrency, max_uploads, str(retry_after)
+        self.uploading = 0  # bodies arriving: bounded apart, so that slow uploads hold no decision's place
         self.counting, self.metrics = metrics, None  # created on the first request, as BentoML's
         self.in_flight = 0
         self._decide: Callable[[list[dict]], list[dict]] | None = None
@@ -79,15 +81,19 @@ class DecisionRoutes:
             return await send_error(send, 415, "Unsupported Media Type", detail, unread)
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             return await self.too_large(send)  # before reading a byte: no "100 Continue" is sent either
+        if self.uploading >= self.max_uploads:
+            return await self.busy(send, unread)
+        self.uploading += 1
         try:  # in bounded time: bentoml_fixes.close_slow_connections
             body = await read_body(receive, self.max_body_bytes)
         except TooLarge:
             return await self.too_large(send)
+        finally:
+            self.uploading -= 1
         if body is None:
             return 0
-        if self.in_flight >= self.max_concurrency:  # uploads do not count: a slow one would hold a place
-            detail = f"the service is busy: retry after {self.retry_after} s"
-            return await send_error(send, 429, "Overloaded", detail, [("retry-after", self.retry_after)])
+        if self.in_flight >= self.max_concurrency:
+            return await self.busy(send, [])
         self.in_flight += 1
         try:
             return await self.decide(route, body, scope, send)
@@ -104,6 +110,10 @@ class DecisionRoutes:
             self._decide = bentoml.get_current_service().decide
         decisions = self._decide(records)
         return await send_json(send, 200, decisions[0] if single else decisions)
+
+    async def busy(self, send: Send, unread: list[tuple[str, str]]) -> int:
+        detail = f"the service is busy: retry after {self.retry_after} s"
+        return await send_error(send, 429, "Overloaded", detail, [("retry-after", self.retry_after), *unread])
 
     async def too_large(self, send: Send) -> int:
         # Connection: close makes the server drop the connection instead of reading the rest.

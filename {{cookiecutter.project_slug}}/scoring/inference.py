@@ -103,7 +103,7 @@ def _field(values: pd.Series, inferred: pa.Column) -> FieldSpec | str:
     if pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present):
         low, high = float(present.min()), float(present.max())
         whole = bool((present % 1 == 0).all())
-        minimum, maximum = (low, high) if whole and distinct == 2 else _widened(low, high, whole)  # a flag: its two
+        minimum, maximum = (0, 1) if {low, high} == {0, 1} and distinct == 2 else _widened(low, high, whole)  # a flag
         return FieldSpec(
             kind="integer" if whole else "number",
             description=f"Observed {low:g} to {high:g}; {missing}.",

@@ -134,7 +134,7 @@ def _api_page(title: str) -> str:
     page = (Path(_bentoml_impl.server.__file__).parent / "main-openapi.html").read_text(encoding="utf-8")
     page = re.sub(r"<!-- Google Tag Manager.*?<!-- End Google Tag Manager[^>]*-->", "", page, flags=re.DOTALL)
     page = page.replace("</head>", f"<style>{SHOW_TITLE}</style>\n  </head>", 1)
-    return re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", page, count=1)
+    return re.sub(r"<title>.*?</title>", lambda _: f"<title>{html.escape(title)}</title>", page, count=1)
 
 
 # BentoML's page hides the document's title, leaving only its version: the service's name is shown.

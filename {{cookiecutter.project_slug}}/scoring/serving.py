@@ -23,6 +23,7 @@ SHUTDOWN_SECONDS = 10  # on SIGTERM, time left to requests in flight (Kubernetes
 IDLE_DRAIN_SECONDS = 1  # on SIGTERM, time an idle connection may still send a request (answered, then closed)
 SLOW_CLIENT_SECONDS = 5  # a request's head or body (at most 1 MiB) not received in this time (to twice it): 408
 RETRY_AFTER_SECONDS = 1
+MAX_UPLOADS = 256  # decision request bodies (1 MiB at most) arriving at once, beyond which 429: bounded memory
 MAX_HEAD_BYTES = 64 * 1024  # a request's line and headers in all: large tokens fit, a flood of headers does not
 MAX_HEADER_FIELDS = 100
 PIPELINE_READ_BYTES = 16 * 1024  # requests parsed ahead of their answers, at most: what one connection may queue

@@ -24,7 +24,7 @@ from openapi_spec_validator import validate
 from scoring import settings
 from scoring.decision_routes import MAX_KEY_CHARS, MAX_PROBLEMS
 from scoring.schema import MAX_BATCH_SIZE, MAX_BODY_BYTES
-from scoring.serving import MAX_HEAD_BYTES, MAX_HEADER_FIELDS, RETRY_AFTER_SECONDS, SLOW_CLIENT_SECONDS
+from scoring.serving import MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_UPLOADS, RETRY_AFTER_SECONDS, SLOW_CLIENT_SECONDS
 
 API = ["/classify", "/classify_batch"]
 
@@ -295,6 +295,24 @@ def test_overload_answers_429_with_retry_after_and_uploads_hold_no_place(serve_e
     assert refused.status_code == 429
     assert refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS) and "retry" in refused.json()["detail"]
     assert answered.status_code == 200
+
+
+def test_bodies_arriving_at_once_are_bounded_and_those_beyond_get_429_unread(service_url, contract):
+    host, port = service_url.removeprefix("http://").split(":")
+    before = requests_in_progress(service_url, "/classify")
+    uploading = [socket.create_connection((host, int(port))) for _ in range(MAX_UPLOADS)]
+    try:
+        for connection in uploading:  # each body's first byte, then nothing: each holds memory for a body
+            connection.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
+        assert wait_for(lambda: requests_in_progress(service_url, "/classify") == before + MAX_UPLOADS)
+        refused = classify(service_url, contract["example"])
+    finally:
+        for connection in uploading:
+            connection.close()
+    assert refused.status_code == 429 and refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+    assert refused.headers["connection"] == "close"  # its body unread
+    assert wait_for(lambda: classify(service_url, contract["example"]).status_code == 200)
 
 
 def test_a_client_that_reads_none_of_its_answers_is_dropped(service_url, contract):

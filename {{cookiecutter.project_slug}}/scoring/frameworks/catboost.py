@@ -4,9 +4,10 @@ import tempfile
 
 import bentoml
 import numpy as np
-from catboost import CatBoostClassifier, Pool
+from catboost import CatBoostClassifier, CatBoostError, Pool
 
 BENTOML_MODULE = bentoml.catboost
+SAVE_ERRORS = (CatBoostError,)  # how it says a model file could not be written
 
 
 def fit(features: np.ndarray, target: np.ndarray, seed: int) -> CatBoostClassifier:

@@ -8,6 +8,7 @@ import numpy as np
 from lightgbm.basic import _C_API_DTYPE_FLOAT64, _C_API_PREDICT_NORMAL, _LIB, _safe_call
 
 BENTOML_MODULE = bentoml.lightgbm
+SAVE_ERRORS = (lgb.basic.LightGBMError,)  # how it says a model file could not be written
 
 
 def fit(features: np.ndarray, target: np.ndarray, seed: int) -> lgb.Booster:

@@ -8,6 +8,7 @@ import numpy as np
 import xgboost as xgb
 
 BENTOML_MODULE = bentoml.xgboost
+SAVE_ERRORS = (xgb.core.XGBoostError,)  # how it says a model file could not be written
 # BentoML 1.4.40 records the version of the `xgboost` distribution, which the CPU build, `xgboost-cpu`, is not.
 _bentoml_impl.frameworks.xgboost.get_pkg_version = lambda name: xgb.__version__ if name == "xgboost" else version(name)
 
