@@ -27,5 +27,5 @@ def test_a_project_names_its_release(bake):
     project = bake(train_on_generate="no")
     assert json.loads((project.path / ".cookiecutter.json").read_text())["template_version"] == VERSION
     readme = (project.path / "README.md").read_text()
-    assert f"generated from release {VERSION} of the template" in readme
+    assert f"Generated from release {VERSION} of the template" in readme
     assert "--no-input --config-file .cookiecutter.json" in readme and not re.search(r"--checkout\s+v\d", readme)
