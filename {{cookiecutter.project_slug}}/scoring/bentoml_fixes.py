@@ -4,7 +4,8 @@ release fixes it. They replace internals of the versions in WRITTEN_FOR: `bentom
 which fixes are unverified where other versions are installed.
 
 service.py calls them at import: `bentoml serve` imports it, and so does each HTTP worker, after
-BentoML has configured logging and before it builds the app and the uvicorn server.
+BentoML has configured logging and before it builds the app and the uvicorn server. The correctness fixes
+come first; the speed mends (send_head_with_body, accept_waiting_connections) last, apart.
 """
 
 import asyncio
@@ -364,6 +365,85 @@ def drain_connections_on_shutdown(idle_seconds: float) -> None:
     uvicorn.protocols.http.auto.AutoHTTPProtocol = Draining
 
 
+def name_a_busy_port() -> None:
+    """`bentoml serve` on an address in use stops with one line naming it: BentoML let circus' OSError
+    through, a 54-line traceback."""
+    if IN_WORKER:
+        return
+    from circus.sockets import CircusSocket
+
+    bind_and_listen = CircusSocket.bind_and_listen
+
+    def bind_or_exit(self) -> None:
+        try:
+            bind_and_listen(self)
+        except OSError as error:
+            raise _address_in_use(self) if error.errno == errno.EADDRINUSE else error from None
+
+    CircusSocket.bind_and_listen = bind_or_exit
+    logging.getLogger("circus").addFilter(lambda record: not record.getMessage().startswith("Could not bind"))
+
+
+def _address_in_use(api_socket) -> SystemExit:
+    return SystemExit(f"cannot serve on {api_socket.host}:{api_socket.port}: address already in use (another "
+                      "server listens there: stop it, or serve on another port with --port)")  # fmt: skip
+
+
+def give_each_worker_its_own_socket(workers: int) -> None:
+    """With several workers, each accepts connections on a listening socket of its own (SO_REUSEPORT), and
+    the kernel spreads new connections over them. BentoML's workers share one socket, and the worker
+    awake first takes every connection waiting: 16 connections made at once to two workers all landed
+    on one in 6 starts of 6, the other idle for as long as they lived (a gateway's pool: for ever).
+
+    circus, which starts the workers, opens a socket for each worker where the socket asks for
+    SO_REUSEPORT, but looks for it only in a worker's command (BentoML names it in the arguments), and
+    builds it from a configuration that only sockets read from a file have: opened here, like the
+    shared socket, for each worker circus starts."""
+    if workers < 2 or IN_WORKER or not hasattr(socket, "SO_REUSEPORT"):
+        return
+    from _bentoml_impl.server.serving import API_SERVER_NAME
+    from circus.process import Process
+    from circus.sockets import CircusSocket
+
+    create, sockets_of = CircusSocket.__init__, Process._get_sockets_fds
+
+    def __init__(self, **options) -> None:
+        # BentoML's API socket on a given port (port 0 would give each worker a port of its own)
+        shared = options.get("name") == API_SERVER_NAME and options.get("port") and "so_reuseport" not in options
+        create(self, **options, **({"so_reuseport": True} if shared else {}))
+        if shared:
+            _check_port_is_free(self)
+
+    def _get_sockets_fds(self) -> dict[str, int]:
+        fds = sockets_of(self)
+        # (`is not None`: a watcher is as long as its processes, so the first worker's is false)
+        shared = (self.watcher.sockets or {}).get(API_SERVER_NAME) if self.watcher is not None else None
+        if shared is not None and shared.so_reuseport and fds.get(API_SERVER_NAME) == shared.fileno():
+            own = CircusSocket(name=API_SERVER_NAME, host=shared.host, port=shared.port, family=shared.family,
+                               backlog=shared.backlog, so_reuseport=True)  # fmt: skip
+            own.bind_and_listen()
+            self._sockets.append(own)  # circus closes its copy once the worker has started
+            fds[API_SERVER_NAME] = own.fileno()
+        return fds
+
+    CircusSocket.__init__, Process._get_sockets_fds = __init__, _get_sockets_fds
+
+
+def _check_port_is_free(api_socket) -> None:
+    """SystemExit where something listens on the port already, as with BentoML's own socket: sockets with
+    SO_REUSEPORT would share the port with another server that set it too, such as a second `bentoml
+    serve` of this project."""
+    with socket.socket(api_socket.family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as circus sets on its own sockets
+        try:
+            probe.bind((api_socket.host, api_socket.port))
+        except OSError as error:
+            raise _address_in_use(api_socket) if error.errno == errno.EADDRINUSE else error from None
+
+
+# -- speed mends: correct without them, faster with them (A/B figures: the template's docs) -------------
+
+
 def send_head_with_body() -> None:
     """uvicorn writes an answer's head and its body with a write each: two system calls and, with TCP_NODELAY,
     two packets for every answer. The head is held until the body's first part, and both go in one write.
@@ -459,79 +539,3 @@ class _EagerAcceptServer:
 
     async def wait_closed(self) -> None:
         return
-
-
-def name_a_busy_port() -> None:
-    """`bentoml serve` on an address in use stops with one line naming it: BentoML let circus' OSError
-    through, a 54-line traceback."""
-    if IN_WORKER:
-        return
-    from circus.sockets import CircusSocket
-
-    bind_and_listen = CircusSocket.bind_and_listen
-
-    def bind_or_exit(self) -> None:
-        try:
-            bind_and_listen(self)
-        except OSError as error:
-            raise _address_in_use(self) if error.errno == errno.EADDRINUSE else error from None
-
-    CircusSocket.bind_and_listen = bind_or_exit
-    logging.getLogger("circus").addFilter(lambda record: not record.getMessage().startswith("Could not bind"))
-
-
-def _address_in_use(api_socket) -> SystemExit:
-    return SystemExit(f"cannot serve on {api_socket.host}:{api_socket.port}: address already in use (another "
-                      "server listens there: stop it, or serve on another port with --port)")  # fmt: skip
-
-
-def give_each_worker_its_own_socket(workers: int) -> None:
-    """With several workers, each accepts connections on a listening socket of its own (SO_REUSEPORT), and
-    the kernel spreads new connections over them. BentoML's workers share one socket, and the worker
-    awake first takes every connection waiting: 16 connections made at once to two workers all landed
-    on one in 6 starts of 6, the other idle for as long as they lived (a gateway's pool: for ever).
-
-    circus, which starts the workers, opens a socket for each worker where the socket asks for
-    SO_REUSEPORT, but looks for it only in a worker's command (BentoML names it in the arguments), and
-    builds it from a configuration that only sockets read from a file have: opened here, like the
-    shared socket, for each worker circus starts."""
-    if workers < 2 or IN_WORKER or not hasattr(socket, "SO_REUSEPORT"):
-        return
-    from _bentoml_impl.server.serving import API_SERVER_NAME
-    from circus.process import Process
-    from circus.sockets import CircusSocket
-
-    create, sockets_of = CircusSocket.__init__, Process._get_sockets_fds
-
-    def __init__(self, **options) -> None:
-        # BentoML's API socket on a given port (port 0 would give each worker a port of its own)
-        shared = options.get("name") == API_SERVER_NAME and options.get("port") and "so_reuseport" not in options
-        create(self, **options, **({"so_reuseport": True} if shared else {}))
-        if shared:
-            _check_port_is_free(self)
-
-    def _get_sockets_fds(self) -> dict[str, int]:
-        fds = sockets_of(self)
-        # (`is not None`: a watcher is as long as its processes, so the first worker's is false)
-        shared = (self.watcher.sockets or {}).get(API_SERVER_NAME) if self.watcher is not None else None
-        if shared is not None and shared.so_reuseport and fds.get(API_SERVER_NAME) == shared.fileno():
-            own = CircusSocket(name=API_SERVER_NAME, host=shared.host, port=shared.port, family=shared.family,
-                               backlog=shared.backlog, so_reuseport=True)  # fmt: skip
-            own.bind_and_listen()
-            self._sockets.append(own)  # circus closes its copy once the worker has started
-            fds[API_SERVER_NAME] = own.fileno()
-        return fds
-
-    CircusSocket.__init__, Process._get_sockets_fds = __init__, _get_sockets_fds
-
-
-def _check_port_is_free(api_socket) -> None:
-    """SystemExit where something listens on the port already, as with BentoML's own socket: sockets with
-    SO_REUSEPORT would share the port with another server that set it too, such as a second `bentoml
-    serve` of this project."""
-    with socket.socket(api_socket.family) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as circus sets on its own sockets
-        try:
-            probe.bind((api_socket.host, api_socket.port))
-        except OSError as error:
-            raise _address_in_use(api_socket) if error.errno == errno.EADDRINUSE else error from None
