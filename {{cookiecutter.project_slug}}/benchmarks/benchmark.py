@@ -10,9 +10,9 @@ wrk is not installed: it competes with the servers for the CPU), and prints the 
 measured within each round and the targets met or missed, as Markdown, and draws a PNG chart. A
 measurement, not a test: it exits 0 whatever the numbers.
 
-python benchmarks/benchmark.py                  # about 2 minutes
+python benchmarks/benchmark.py                  # a few minutes
 python benchmarks/benchmark.py --full           # the README's run: longer rounds, then rounds with a CPU hog
-python benchmarks/benchmark.py --workers 2      # every server with two worker processes (one a core here)
+python benchmarks/benchmark.py --workers 2      # every server with two worker processes (one a core)
 """
 
 import argparse

@@ -367,7 +367,7 @@ def drain_connections_on_shutdown(idle_seconds: float) -> None:
 
 def name_a_busy_port() -> None:
     """`bentoml serve` on an address in use stops with one line naming it: BentoML let circus' OSError
-    through, a 54-line traceback."""
+    through, as a traceback."""
     if IN_WORKER:
         return
     from circus.sockets import CircusSocket
@@ -392,8 +392,8 @@ def _address_in_use(api_socket) -> SystemExit:
 def give_each_worker_its_own_socket(workers: int) -> None:
     """With several workers, each accepts connections on a listening socket of its own (SO_REUSEPORT), and
     the kernel spreads new connections over them. BentoML's workers share one socket, and the worker
-    awake first takes every connection waiting: 16 connections made at once to two workers all landed
-    on one in 6 starts of 6, the other idle for as long as they lived (a gateway's pool: for ever).
+    awake first takes every connection waiting: connections made at once all land on one worker, the
+    others idle for as long as those connections live (a gateway's pool: for ever).
 
     circus, which starts the workers, opens a socket for each worker where the socket asks for
     SO_REUSEPORT, but looks for it only in a worker's command (BentoML names it in the arguments), and
@@ -441,7 +441,7 @@ def _check_port_is_free(api_socket) -> None:
             raise _address_in_use(api_socket) if error.errno == errno.EADDRINUSE else error from None
 
 
-# -- speed mends: correct without them, faster with them (A/B figures: the template's docs) -------------
+# -- speed mends: the server is correct without them; they save system calls and loop turns ------------
 
 
 def send_head_with_body() -> None:
