@@ -28,11 +28,17 @@ ERROR = {
 
 async def send_json(send: Send, status: int, answer, headers: Iterable[tuple[str, str]] = ()) -> int:
     """`answer` (dicts, lists, strings, numbers) written by pydantic's core in one call; the status sent."""
-    content = pydantic_core.to_json(answer)
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
+    return await send_bytes(send, status, pydantic_core.to_json(answer), b"application/json", headers)
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, content_type: bytes, headers: Iterable[tuple[str, str]] = ()
+) -> int:
+    """An answer of `body`, whole; the status sent."""
+    raw_headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
     raw_headers += [(name.encode(), value.encode()) for name, value in headers]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": content})
+    await send({"type": "http.response.body", "body": body})
     return status
 
 
@@ -89,10 +95,10 @@ class OpenAPIDocument:
         if scope["type"] != "http" or scope["path"] not in ("/", "/docs.json") or scope["method"] != "GET":
             return await self.app(scope, receive, send)
         if scope["path"] == "/":
-            return await _send(send, self._page, b"text/html; charset=utf-8")
+            return await send_bytes(send, 200, self._page, b"text/html; charset=utf-8")
         if self._document is None:
             self._document = json.dumps(self.document()).encode()
-        await _send(send, self._document, b"application/json")
+        await send_bytes(send, 200, self._document, b"application/json")
 
     def document(self) -> dict:
         document = json.loads(json.dumps(self.service.openapi_spec.asdict(), default=str))
@@ -120,12 +126,6 @@ class OpenAPIDocument:
             "415": {"description": "The body is not JSON (Content-Type)", **_json_content("Error")},
             "429": {"description": "Too many requests at once: retry", "headers": retry, **_json_content("Error")},
         }
-
-
-async def _send(send: Send, body: bytes, content_type: bytes) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def _api_page(title: str) -> str:
