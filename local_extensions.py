@@ -16,6 +16,7 @@ tags versions in from `docker_image`.
 """
 
 import csv
+import functools
 import json
 import logging
 import math
@@ -343,8 +344,20 @@ def data_problems(answers: dict) -> list[str]:
     return column_problems(path, answers, check_positive=not required) + required
 
 
+def _version(path: Path) -> tuple[str, int, int]:
+    """The file as the reads below are cached by: each prompt checks the answers so far, the file's among them."""
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 def file_problems(path: Path) -> str:
     """Why the file at `path` is no CSV the project can read, as a data_path problem ("" if it is one)."""
+    return _file_problems(*_version(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _file_problems(name: str, mtime_ns: int, size: int) -> str:
+    path = Path(name)
     try:
         with path.open("rb") as file:
             if b"\0" in file.read(64 * 1024):
@@ -363,17 +376,9 @@ def column_problems(path: Path, answers: dict, check_positive: bool = True) -> l
     """The data answers the CSV's header and target values refute, read with the standard library (the
     project's own packages may not be installed where cookiecutter runs); the file reads (file_problems)."""
     target = answers["target_column"]
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        rows = csv.reader(file)
-        header = next(rows, [])
-        if target not in header:
-            return [f"target_column: {target!r} is not a column of {path.name}; its columns are {_listed(header)}"]
-        index, values = header.index(target), set()
-        for row in rows:
-            if len(row) > index and row[index] not in PANDAS_MISSING:
-                values.add(row[index])
-                if len(values) > MOST_LISTED:  # enough to say the target is no two-valued column
-                    break
+    header, values = _header_and_values(*_version(path), target)
+    if target not in header:
+        return [f"target_column: {target!r} is not a column of {path.name}; its columns are {_listed(header)}"]
     problems = [
         f"{field}: {', '.join(map(repr, unknown))} is not a column of {path.name}; its columns are {_listed(header)}"
         for field in ("exclude_columns", "protected_columns")
@@ -389,6 +394,23 @@ def column_problems(path: Path, answers: dict, check_positive: bool = True) -> l
     if target in _names(answers["protected_columns"]):
         problems.append(f"protected_columns: {target} is the target_column, which cannot be a protected column")
     return problems
+
+
+@functools.lru_cache(maxsize=4)
+def _header_and_values(name: str, mtime_ns: int, size: int, target: str) -> tuple[list[str], set[str]]:
+    """The CSV's header, and the target's values (up to one more than MOST_LISTED; none without the column)."""
+    with Path(name).open(newline="", encoding="utf-8-sig") as file:
+        rows = csv.reader(file)
+        header, values = next(rows, []), set()
+        if target not in header:
+            return header, values
+        index = header.index(target)
+        for row in rows:
+            if len(row) > index and row[index] not in PANDAS_MISSING:
+                values.add(row[index])
+                if len(values) > MOST_LISTED:  # enough to say the target is no two-valued column
+                    break
+    return header, values
 
 
 # The texts pandas reads as missing (read_csv's default na_values): inference leaves those rows out.
