@@ -76,6 +76,14 @@ def workers(url: str) -> list[psutil.Process]:
     raise LookupError(f"no bentoml serve listening at {url}")
 
 
+def until_closed(connection: socket.socket) -> bytes:
+    """All the server sends until it closes the connection; ConnectionResetError if it resets it."""
+    answer = b""
+    while chunk := connection.recv(65536):
+        answer += chunk
+    return answer
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -17,7 +17,15 @@ import httpx
 import psutil
 import pytest
 from conftest import PROJECT_DIR
-from live_service import free_port, requests_counted, running_service, service_log, wait_until_ready, workers
+from live_service import (
+    free_port,
+    requests_counted,
+    running_service,
+    service_log,
+    until_closed,
+    wait_until_ready,
+    workers,
+)
 
 from scoring import settings
 from scoring.model_store import TAG_OVERRIDE
@@ -74,14 +82,6 @@ def test_sigterm_does_not_wait_for_a_half_sent_request_beyond_the_grace_period(s
 
 
 HEALTH = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-
-
-def until_closed(connection: socket.socket) -> bytes:
-    """All the server sends until it closes the connection; ConnectionResetError if it resets it."""
-    answer = b""
-    while chunk := connection.recv(65536):
-        answer += chunk
-    return answer
 
 
 def test_sigterm_answers_every_request_already_sent_and_closes_idle_connections_cleanly(serve_env, tmp_path, contract):

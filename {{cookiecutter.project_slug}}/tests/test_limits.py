@@ -16,6 +16,7 @@ from live_service import (
     requests_in_progress,
     running_service,
     service_log,
+    until_closed,
     wait_for,
     worker_memory_mib,
 )
@@ -117,10 +118,7 @@ def raw_answer(service_url: str, request: bytes) -> bytes:
     host, port = service_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as connection:
         connection.sendall(request)
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
-    return answer
+        return until_closed(connection)
 
 
 @pytest.mark.parametrize("head", ["one header over the limit", "too many headers"])
