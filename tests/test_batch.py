@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import pins, template_pins
+from conftest import TEMPLATE_DIR, pins, template_pins
 
 JAVA = shutil.which("java") or (
     os.environ.get("JAVA_HOME") and shutil.which("java", path=str(Path(os.environ["JAVA_HOME"], "bin")))
@@ -58,8 +58,9 @@ def test_spark_local_mode_matches_local_mode_row_for_row(bake, tmp_path):
 def test_batch_benchmark_reports_rows_per_second_against_the_floor(bake, tmp_path):
     project = bake()
     spark = ["--spark", "local[2]"] if JAVA else ["--spark", "none"]
-    command = [sys.executable, "benchmarks/batch_benchmark.py", "--rows", "3000", "--repeat", "1", *spark]
-    output = project.run(*command, "--output", str(tmp_path / "report.md")).stdout
+    command = [sys.executable, "benchmarks/batch.py", "--project", str(project.path), "--rows", "3000", "--repeat", "1"]
+    output = subprocess.run([*command, *spark, "--output", str(tmp_path / "report.md")], cwd=TEMPLATE_DIR,
+                            env=project.env, check=True, capture_output=True, text=True).stdout  # fmt: skip
     rows = re.findall(r"^\| (.+?) \| 3000 \| [\d.]+ \| (\d+) \| ([\d.]+)x \|$", output, re.MULTILINE)
     modes = [mode.split(":")[0] for mode, _, _ in rows]
     assert modes == ["floor", "local", "local", *(["Spark local[2]"] * 2 if JAVA else [])]

@@ -1,11 +1,14 @@
-"""The generated project's benchmark runs end to end, at a small size: it measures, it does not judge."""
+"""The template's benchmark (benchmarks/compare.py) and a generated project's load test run end to end, at a
+small size: they measure, they do not judge."""
 
 import json
 import re
 import shutil
+import subprocess
 import sys
 
 import pytest
+from conftest import TEMPLATE_DIR
 
 LOADS = ["/classify, 16 clients", "/classify, 64 clients", "/classify_batch of 64, 16 clients",
          "/classify_batch of 64, 1 client", "/classify_batch of 1, 1 client",
@@ -18,6 +21,13 @@ ROW = re.compile(r"\| (?P<load>[^|]+) \| (?P<server>[\w-]+) \| (?P<rate>[\d,]+) 
                  r"\| (?P<failed>\d+) \| (?P<fastapi>[\d.]*x?) \| (?P<sync>[\d.]*x?) \| (?P<floor>[\d.]*x?) "
                  r"\| (?P<bentoml>[\d.]*x?) \|")  # fmt: skip
 SERVERS = ("floor", "bentoml", "fastapi-sync", "fastapi", "service")
+MEND = "send_head_with_body"
+
+
+def compare(project, *options: str) -> subprocess.CompletedProcess:
+    """benchmarks/compare.py of the template, run from the template's folder on a baked project."""
+    command = [sys.executable, "benchmarks/compare.py", "--project", str(project.path), *options]
+    return subprocess.run(command, cwd=TEMPLATE_DIR, env=project.env, check=True, capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("client", ["wrk", "python"])
@@ -26,15 +36,17 @@ def test_benchmark_compares_the_service_with_two_fastapi_endpoints_the_floor_and
         pytest.skip("wrk is not installed (.ci/run installs it from Debian)")
     project = bake()
     report, chart = tmp_path / "report.md", tmp_path / "chart.png"
-    command = [sys.executable, "benchmarks/benchmark.py", "--rounds", "1", "--seconds", "1", "--client", client]
+    options = ["--rounds", "1", "--seconds", "1", "--client", client, "--output", str(report), "--chart", str(chart)]
     hog = ["--cpu-hog"] if client == "wrk" else []  # the hog's rounds once: they take a few seconds more
     workers = ["--workers", "2"] if client == "python" else []  # else each server as the service is set: 1
-    result = project.run(*command, *hog, *workers, "--output", str(report), "--chart", str(chart))
+    without = ["--without", MEND] if client == "wrk" else []
+    result = compare(project, *options, *hog, *workers, *without)
     generator = "wrk" if client == "wrk" else "the Python client"
     assert f"Every server with {2 if workers else 1} worker process(es); load from {generator}." in result.stdout
     rows = [match.groupdict() for line in result.stdout.splitlines() if (match := ROW.fullmatch(line))]
-    one_record = [(load, server) for load in LOADS[:2] for server in SERVERS]
-    assert [(row["load"], row["server"]) for row in rows][:10] == one_record
+    servers = (*SERVERS, *(f"without-{MEND}" for _ in without[:1]))
+    one_record = [(load, server) for load in LOADS[:2] for server in servers]
+    assert [(row["load"], row["server"]) for row in rows][: len(one_record)] == one_record
     assert [row["load"] for row in rows if row["server"] == "service"] == LOADS
     assert all(int(row["rate"].replace(",", "")) > 0 and row["failed"] == "0" for row in rows)
     assert all((row["corrected"] != "") == (client == "wrk") for row in rows)  # only wrk corrects its own
@@ -46,7 +58,9 @@ def test_benchmark_compares_the_service_with_two_fastapi_endpoints_the_floor_and
     assert [row["server"] for row in rows if row["load"] == LOADS[2]] == ["bentoml", "service"]
     assert [ratio.endswith("x") for ratio in ratios[LOADS[2], "service"]] == [False, False, False, True]
     verdicts = [line for line in result.stdout.splitlines() if line.startswith("- ")]
-    assert len(verdicts) == 15 + 2 * len(hog)
+    assert len(verdicts) == 15 + 2 * len(hog) + len(without) // 2
+    if without:  # the service against itself without the mend, at both loads
+        assert re.fullmatch(rf"- (PASS|MISS): {MEND} pays its way: .* \(measured: [\d.]+x, [\d.]+x\)", verdicts[-1])
     assert sum("p99 no worse than the FastAPI endpoint's" in line for line in verdicts) == 2
     assert re.search(r"a declined record \(with reasons\) at least 0.67x an approved one.*\(measured: [\d.]+x; "
                      r"a declined record [\d,]+/s, an approved record [\d,]+/s\)", result.stdout)  # fmt: skip
@@ -54,7 +68,8 @@ def test_benchmark_compares_the_service_with_two_fastapi_endpoints_the_floor_and
     if hog:  # each ratio's change, and each side's own: a ratio moves when either side does
         hog_rounds = [line.split("]")[0] for line in result.stdout.splitlines() if line.startswith("[CPU hog")]
         assert hog_rounds == ["[CPU hog, round 1/1, off", "[CPU hog, round 1/1, on"]  # side by side, in one round
-        for line, peer in zip(verdicts[-2:], ("fastapi", "floor"), strict=True):
+        hog_verdicts = [line for line in verdicts if "a CPU hog on the other core" in line]
+        for line, peer in zip(hog_verdicts, ("fastapi", "floor"), strict=True):
             own_changes = rf"requests/s service [+-]\d+%, {peer} [+-]\d+%; BentoML's floor \d+% \([+-]\d+%\)"
             assert re.search(rf"with the hog: \d+%; {own_changes}\)$", line)
     # one-record targets, batches and the hog's checks, each with BentoML's floor's figure
@@ -63,25 +78,67 @@ def test_benchmark_compares_the_service_with_two_fastapi_endpoints_the_floor_and
     assert ("the Python client shares the CPU" in result.stderr) == (client == "python")
 
 
+PROJECT_LOADS = ["/classify, an approved record, 16 clients", "/classify, an approved record, 64 clients",
+                 "/classify, a declined record, 16 clients", "/classify_batch of 64 validation records, 16 clients",
+                 "/classify_batch of 64 validation records, 1 client"]  # fmt: skip
+LOAD_TEST_ROW = re.compile(r"\| (?P<load>[^|]+) \| (?P<rate>[\d,]+) \| (?P<records>[\d,]+) \| [\d.]+ \| [\d.]+ "
+                           r"\| [\d.]* \| (?P<failed>\d+) \|")  # fmt: skip
+
+
+def test_the_projects_load_test_serves_the_project_and_reports_its_own_figures(bake, tmp_path):
+    project = bake()
+    client = "wrk" if shutil.which("wrk") else "python"
+    command = [sys.executable, "benchmarks/load_test.py", "--seconds", "1", "--client", client]
+    result = project.run(*command, "--output", str(tmp_path / "report.md"))
+    rows = [match.groupdict() for line in result.stdout.splitlines() if (match := LOAD_TEST_ROW.fullmatch(line))]
+    assert [row["load"] for row in rows] == PROJECT_LOADS
+    assert all(int(row["rate"].replace(",", "")) > 0 and row["failed"] == "0" for row in rows)
+    records = [int(row["records"].replace(",", "")) / int(row["rate"].replace(",", "")) for row in rows]
+    assert [round(ratio) for ratio in records] == [1, 1, 1, 64, 64]
+    assert re.search(r"^- worker memory: \d+ MiB after the warm-up, \d+ MiB at the end$", result.stdout, re.MULTILINE)
+    assert re.search(r"^- garbage-collection pauses over 20 ms: \d+", result.stdout, re.MULTILINE)
+    assert (tmp_path / "report.md").read_text().strip() in result.stdout
+
+
+def test_a_speed_mend_the_service_no_longer_calls_is_named(bake, tmp_path):
+    project = bake()
+    service = project.path / "service.py"
+    copy = tmp_path / project.path.name
+    shutil.copytree(project.path, copy)
+    (copy / "service.py").write_text(service.read_text().replace(f"bentoml_fixes.{MEND}()\n", ""))
+    command = [sys.executable, "benchmarks/compare.py", "--project", str(copy), "--without", MEND]
+    result = subprocess.run(command, cwd=TEMPLATE_DIR, env=project.env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"--without {MEND}: service.py does not call bentoml_fixes.{MEND}()" in result.stderr
+
+
 PINNED_HOG = """
 import os, sys
-sys.path.insert(0, "benchmarks")
-import benchmark
+import comparison
 
-with benchmark.cpu_hog() as hog:
+with comparison.cpu_hog() as hog:
     print(sorted(os.sched_getaffinity(hog.pid)) == [max(os.sched_getaffinity(0))], hog.poll() is None)
 """
 
 
+def on_template_path(project) -> dict[str, str]:
+    """The project's environment with the template's benchmarks and the project's modules importable."""
+    folders = [TEMPLATE_DIR / "benchmarks", project.path, project.path / "tests", project.path / "benchmarks"]
+    return {**project.env, "PYTHONPATH": ":".join(map(str, folders))}
+
+
 def test_the_cpu_hog_keeps_one_core_busy_not_any(bake):
     """Left to the scheduler, the hog moves between the cores, and the servers it slows with it."""
-    assert bake().run(sys.executable, "-c", PINNED_HOG).stdout.split() == ["True", "True"]
+    project = bake()
+    command = [sys.executable, "-c", PINNED_HOG]
+    output = subprocess.run(command, cwd=project.path, env=on_template_path(project), capture_output=True, text=True)
+    assert output.stdout.split() == ["True", "True"], output.stderr
 
 
 SLOW_NOW_AND_THEN = """
 import http.server, itertools, json, sys, threading
 sys.path.insert(0, "benchmarks")
-import benchmark
+import load_test
 
 class SlowNowAndThen(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the services
@@ -103,8 +160,8 @@ class SlowNowAndThen(http.server.BaseHTTPRequestHandler):
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowNowAndThen)
 server.handle_error = lambda request, address: None  # wrk resets its connections when it stops
 threading.Thread(target=server.serve_forever, daemon=True).start()
-load = benchmark.Load("slow now and then", "/classify", {}, clients=4)
-result = benchmark.wrk(f"http://127.0.0.1:{server.server_port}", load, seconds=3)
+load = load_test.Load("slow now and then", "/classify", {}, clients=4)
+result = load_test.wrk(f"http://127.0.0.1:{server.server_port}", load, seconds=3)
 print(json.dumps(result.__dict__))
 """
 

@@ -89,7 +89,7 @@ def test_makefile_targets(bake):
         "bentoml serve --port 3000",
         "python -m pytest",
         "ruff check . && ruff format --check .",
-        "python benchmarks/benchmark.py",
+        "python benchmarks/load_test.py",
         "bentoml build",
         f'bentoml export credit_risk_service:latest "{project.path}/service.bento"',
         "bentoml containerize credit_risk_service:latest --backend docker --image-tag credit_risk_service:latest "

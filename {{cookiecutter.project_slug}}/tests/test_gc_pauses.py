@@ -1,4 +1,4 @@
-"""The worker's warning about garbage collections that hold requests up (scoring/serving.py), and the benchmark
+"""The worker's warning about garbage collections that hold requests up (scoring/serving.py), and the load test
 reading it: a collection's own CPU time tells collecting from waiting for a core."""
 
 import gc
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from benchmarks.benchmark import gc_pauses
+from benchmarks.load_test import gc_pauses
 from scoring import serving
 
 

@@ -5,7 +5,8 @@ settings as service.py, but BentoML's own request path (none of the project's mi
 no model, no policy and no decision log: it validates the records and answers constants, BentoML's way.
 What the service adds to it is the project's; what it lacks against the HTTP floor is BentoML's.
 
-bentoml serve benchmarks.bentoml_floor:Floor --port 3001
+Started by compare.py from the measured project's folder, this folder on PYTHONPATH (`bentoml serve
+bentoml_floor:Floor`).
 """
 
 import bentoml
@@ -14,8 +15,7 @@ from pydantic import BaseModel
 from scoring import bentoml_fixes, serving
 from scoring.schema import Batch, Record
 
-bentoml_fixes.accept_waiting_connections()  # as service.py: uvloop's one accept a turn,
-bentoml_fixes.metrics_of_its_own()  # and metrics apart from the service's
+bentoml_fixes.metrics_of_its_own()  # as service.py: metrics apart from the service's,
 OPTIONS = serving.load_options()
 bentoml_fixes.give_each_worker_its_own_socket(OPTIONS.workers)  # and one socket shared by every worker
 

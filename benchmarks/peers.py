@@ -1,4 +1,5 @@
-"""What the service is measured against, each under uvicorn (`uvicorn benchmarks.peers:fastapi_app`):
+"""What the service is measured against, each under uvicorn, started by compare.py from the measured project's
+folder with this folder on PYTHONPATH (`uvicorn peers:fastapi_app`):
 
 - fastapi_app: the strong hand-written endpoint for the same trained model, as a good engineer would write it
   in an afternoon: FastAPI, an `async` route, the service's strict request model (built from contract.yaml:

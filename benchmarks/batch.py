@@ -1,4 +1,5 @@
-"""Batch scoring throughput: locally and on Spark (local mode), on the same file, against the in-process floor.
+"""Batch scoring throughput of a generated project: locally and on Spark (local mode), on the same file,
+against the in-process floor. Bakes the default project, or measures one given with --project.
 
 - floor: the served scorer's encode + predict on 64-row batches of request-shaped records already in memory
   (what /classify_batch computes per request, without HTTP, checks or I/O);
@@ -8,28 +9,27 @@
   job starts the executors' Python workers (imports, the broadcast model), the second finds them warm. The
   session's start-up is reported, not counted.
 
-A measurement, not a test: it always exits 0. Rows are the project's training data, repeated.
+A measurement, not a test: it always exits 0. Rows are the project's training data, repeated. The scoring
+package is imported once the measured project is on sys.path.
 
-python benchmarks/batch_benchmark.py [--rows 200000] [--spark 'local[2]' | --spark none] [--output report.md]
+python benchmarks/batch.py [--project DIR] [--rows 200000] [--spark 'local[2]' | --spark none] [--output report.md]
 """
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scoring import batch, data  # noqa: E402
-from scoring.policy import load_policy  # noqa: E402
+import project
 
 TARGET = 0.5  # local batch scoring: at least half the floor's rows/s
 
 
 def rows_of_training_data(contract, rows: int) -> pd.DataFrame:
+    from scoring import data
+
     training = data.training_data(contract)
     return pd.concat([training] * -(-rows // len(training)), ignore_index=True).head(rows)[list(contract.fields)]
 
@@ -44,6 +44,8 @@ def best_seconds(run, repeat: int) -> float:
 
 
 def floor(scorer, frame: pd.DataFrame, repeat: int) -> float:
+    from scoring import data
+
     checked, _ = data.check_rows(frame, scorer.contract, with_target=False)
     records = json.loads(checked.to_json(orient="records"))  # as requests carry them: null where missing
 
@@ -56,6 +58,8 @@ def floor(scorer, frame: pd.DataFrame, repeat: int) -> float:
 
 def spark_seconds(master: str, source: Path, folder: Path, scorer, policy) -> tuple[float, list[float]]:
     """Seconds of the session's start-up, and of two jobs scoring `source`; partitions sized so every core works."""
+    from scoring import batch
+
     started = time.perf_counter()
     spark = batch.spark_session(master)
     startup = time.perf_counter() - started
@@ -75,11 +79,23 @@ def spark_seconds(master: str, source: Path, folder: Path, scorer, policy) -> tu
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    project.add_arguments(parser)
     parser.add_argument("--rows", type=int, default=200_000, help="rows in the file (%(default)s)")
     parser.add_argument("--repeat", type=int, default=3, help="local runs: the best of this many (%(default)s)")
     parser.add_argument("--spark", default="local[2]", help="Spark master, or none (%(default)s)")
     parser.add_argument("--output", type=Path, help="also write the markdown report to this file")
     args = parser.parse_args()
+    with project.measured_project(args.project, args.answers):
+        results = measure(args)
+    text = report(results, args.rows)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+
+
+def measure(args: argparse.Namespace) -> dict[str, float]:
+    from scoring import batch
+    from scoring.policy import load_policy
 
     scorer, policy = batch.served_scorer(), load_policy()
     frame = rows_of_training_data(scorer.contract, args.rows)
@@ -103,10 +119,7 @@ def main() -> None:
                 print("Spark: skipped, pyspark is not installed (pip install -r requirements-spark.txt)")
             except Exception as error:  # e.g. no Java: the local rows still stand
                 print(f"Spark: failed: {str(error).strip().splitlines()[0]}")
-    text = report(results, args.rows)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    return results
 
 
 def report(results: dict[str, float], rows: int) -> str:

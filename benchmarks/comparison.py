@@ -1,54 +1,28 @@
-"""The service against what a team would hand-write and against the HTTP floor, on this machine.
-
-Starts, side by side on free localhost ports and with the served model: the service (`bentoml serve`),
-two hand-written FastAPI endpoints (a strong one: async, the same request model, encoder and ONNX model;
-a weaker one: synchronous, DictVectorizer, the framework's own prediction), a bare Starlette app that only
-parses the JSON body (benchmarks/peers.py), and BentoML's floor, a BentoML service with the same settings
-that answers constants through BentoML's own request path (benchmarks/bentoml_floor.py). Then runs
-interleaved rounds of load from wrk, a compiled load generator (the Python client, with a warning, where
-wrk is not installed: it competes with the servers for the CPU), and prints the medians, the ratios
-measured within each round and the targets met or missed, as Markdown, and draws a PNG chart. A
-measurement, not a test: it exits 0 whatever the numbers.
-
-python benchmarks/benchmark.py                  # a few minutes
-python benchmarks/benchmark.py --full           # the README's run: longer rounds, then rounds with a CPU hog
-python benchmarks/benchmark.py --workers 2      # every server with two worker processes (one a core)
-"""
+"""The measurement of benchmarks/compare.py: imported once the measured project is on sys.path."""
 
 import argparse
-import asyncio
-import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from examples import validation_records
+from live_service import band_examples, running_server, running_service, service_log, worker_memory_mib
+from load_test import PROJECT_DIR, Load, Result, gc_pauses, load_generator, median, run_rounds, warm_up, wrk
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(PROJECT_DIR), str(PROJECT_DIR / "tests")]
-from examples import validation_records  # noqa: E402
-from live_service import band_examples, running_server, running_service, service_log, worker_memory_mib  # noqa: E402
+from scoring.policy import load_policy
+from scoring.serving import load_options
+from scoring.settings import ENV_PREFIX
 
-from scoring.policy import load_policy  # noqa: E402
-from scoring.serving import load_options  # noqa: E402
-from scoring.settings import ENV_PREFIX  # noqa: E402
-
-EXAMPLE = yaml.safe_load((PROJECT_DIR / "contract.yaml").read_text(encoding="utf-8"))["example"]
 UVICORN = [sys.executable, "-m", "uvicorn", "--port", "{port}", "--log-level", "warning", "--no-access-log"]
-PEERS = {
-    "fastapi": "benchmarks.peers:fastapi_app",
-    "fastapi-sync": "benchmarks.peers:fastapi_sync_app",
-    "floor": "benchmarks.peers:floor_app",
-}
-BENTOML_FLOOR = "benchmarks.bentoml_floor:Floor"
+PEERS = {"fastapi": "peers:fastapi_app", "fastapi-sync": "peers:fastapi_sync_app", "floor": "peers:floor_app"}
+BENTOML_FLOOR = "bentoml_floor:Floor"
 SERVERS = ("floor", "bentoml", "fastapi-sync", "fastapi", "service")  # in the table's and the chart's order
 COMPARED = ("fastapi", "fastapi-sync", "floor", "bentoml")  # the table's ratio columns
 BATCHES = ("bentoml", "service")  # the peers have no /classify_batch
@@ -56,25 +30,12 @@ HOGGED_PEERS = {"fastapi": "the FastAPI endpoint", "floor": "the HTTP floor"}  #
 # Measured without and with a CPU hog, in rounds of their own (--cpu-hog); BentoML's floor for what the
 # same check gives a BentoML service that does no work of its own.
 HOGGED = ("service", "bentoml", *HOGGED_PEERS)
+EXAMPLE = yaml.safe_load((PROJECT_DIR / "contract.yaml").read_text(encoding="utf-8"))["example"]
 
-
-@dataclass(frozen=True)
-class Load:
-    name: str
-    path: str
-    body: dict
-    clients: int
-    servers: tuple[str, ...] = ("service",)
-
-    @property
-    def rows(self) -> int:
-        return len(self.body["records"]) if self.path == "/classify_batch" else 1
-
-
-SINGLE = [Load(f"/classify, {c} clients", "/classify", EXAMPLE, c, SERVERS) for c in (16, 64)]
+SINGLE = [Load(f"/classify, {c} clients", "/classify", EXAMPLE, c) for c in (16, 64)]
 LOADS = [
     *SINGLE,
-    Load("/classify_batch of 64, 16 clients", "/classify_batch", {"records": [EXAMPLE] * 64}, 16, BATCHES),
+    Load("/classify_batch of 64, 16 clients", "/classify_batch", {"records": [EXAMPLE] * 64}, 16),
     Load("/classify_batch of 64, 1 client", "/classify_batch", {"records": [EXAMPLE] * 64}, 1),
     Load("/classify_batch of 1, 1 client", "/classify_batch", {"records": [EXAMPLE]}, 1),
 ]
@@ -92,58 +53,6 @@ def reason_loads(url: str) -> list[Load]:
     return [Load(APPROVED, "/classify", examples[policy.approved_label], 16),
             Load(DECLINED, "/classify", examples[policy.declined_label], 16),
             Load(MIXED, "/classify_batch", {"records": records[:64]}, 16)]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Result:
-    requests_per_second: float
-    p50_ms: float  # raw latencies: each request timed from its sending to its answer
-    p99_ms: float
-    failed: int
-    corrected_p99_ms: float | None = None  # wrk's own, corrected for coordinated omission
-
-
-def wrk(url: str, load: Load, seconds: float) -> Result:
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as body:
-        json.dump(load.body, body)
-        body.flush()
-        env = {**os.environ, "BODY_FILE": body.name, "REQUEST_PATH": load.path}
-        script = str(Path(__file__).with_name("wrk.lua"))
-        # One connection a thread, for wrk.lua to time each request; a slow answer is slow, not failed.
-        clients = f"-t{load.clients}", f"-c{load.clients}", "--timeout", "30s"
-        command = ["wrk", *clients, f"-d{max(1, round(seconds))}s", "-s", script, url]
-        output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-    summary = json.loads(output.strip().splitlines()[-1])
-    rate = summary["requests"] / summary["seconds"]
-    p50, p99, corrected_p99 = (summary[key] / 1000 for key in ("p50_us", "p99_us", "corrected_p99_us"))
-    return Result(rate, p50, p99, summary["failed"], corrected_p99)
-
-
-def python_client(url: str, load: Load, seconds: float) -> Result:
-    """The fallback: aiohttp clients in this process, each sending its next request once answered."""
-    import aiohttp
-
-    async def run() -> Result:
-        latencies, failed, deadline = [], 0, time.monotonic() + seconds
-
-        async def client(session: aiohttp.ClientSession) -> None:
-            nonlocal failed
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                async with session.post(load.path, json=load.body) as response:
-                    await response.read()
-                latencies.append(time.perf_counter() - started)
-                failed += response.status != 200
-
-        async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=load.clients)) as session:
-            started = time.perf_counter()
-            await asyncio.gather(*(client(session) for _ in range(load.clients)))
-            elapsed = time.perf_counter() - started
-        latencies.sort()
-        p50, p99 = (1000 * latencies[min(len(latencies) - 1, int(len(latencies) * share))] for share in (0.5, 0.99))
-        return Result(len(latencies) / elapsed, p50, p99, failed)
-
-    return asyncio.run(run())
 
 
 @contextmanager
@@ -165,6 +74,7 @@ def cpu_hog():
 @dataclass
 class Measurement:
     loads: list[Load]  # LOADS, then the reasons' (reason_loads)
+    servers: dict[str, tuple[str, ...]]  # load name -> the servers measured under it
     results: dict[tuple[str, str], list[Result]]  # (load, server) -> one result a round
     memory_mib: tuple[float, float]  # the service's workers, after the warm-up and at the end
     requests_served: int
@@ -174,35 +84,39 @@ class Measurement:
     # every HOGGED server without the hog and with it, one right after the other
     hogged: dict[tuple[str, bool], list[Result]]
     client: str
+    without: tuple[str, ...]  # the speed mends the service was also measured without
 
 
-def measure(args: argparse.Namespace) -> Measurement:
-    client = wrk if args.client == "wrk" and shutil.which("wrk") else python_client
-    if client is python_client:
-        why = "--client python" if shutil.which("wrk") else "wrk is not installed (Debian: apt install wrk)"
-        print(f"warning: {why}: the Python client shares the CPU with the servers, so every number understates them",
-              file=sys.stderr)  # fmt: skip
+def servers_of(load: Load, without: tuple[str, ...]) -> tuple[str, ...]:
+    if load in SINGLE:
+        return (*SERVERS, *(f"without-{mend}" for mend in without))
+    return BATCHES if load is LOADS[2] else ("service",)
+
+
+def measure(args: argparse.Namespace, env: dict[str, str]) -> Measurement:
+    client = load_generator(args.client)
     # Every server gets the service's number of worker processes: ratios compare like with like.
     workers = args.workers or load_options().workers  # validated as `bentoml serve` would
-    env = {**os.environ, f"{ENV_PREFIX}WORKERS": str(workers)}
+    env = {**env, f"{ENV_PREFIX}WORKERS": str(workers)}
+    without = tuple(args.without)
+    for mend in without:  # else the service would be measured against itself
+        if f"bentoml_fixes.{mend}()\n" not in (PROJECT_DIR / "service.py").read_text(encoding="utf-8"):
+            raise SystemExit(f"--without {mend}: service.py does not call bentoml_fixes.{mend}()")
     with ExitStack() as servers:
         urls = {"service": servers.enter_context(running_service(PROJECT_DIR, env))}
         loads = [*LOADS, *reason_loads(urls["service"])]
-        runs = [(load, server) for load in loads for server in load.servers]
-        results: dict[tuple[str, str], list[Result]] = {(load.name, server): [] for load, server in runs}
+        servers_by_load = {load.name: servers_of(load, without) for load in loads}
         urls["bentoml"] = servers.enter_context(running_service(PROJECT_DIR, env, target=BENTOML_FLOOR))
         for name, app in PEERS.items():
             command = [*UVICORN, "--workers", str(workers), app]
             urls[name] = servers.enter_context(running_server(command, PROJECT_DIR, env))
-        for load, server in runs:  # warm-up: imports, caches, the allocator's arenas
-            client(urls[server], load, 1)
+        for mend in without:
+            project = servers.enter_context(without_speed_mend(mend))
+            urls[f"without-{mend}"] = servers.enter_context(running_service(project, env))
+        runs = [(load, server, urls[server]) for load in loads for server in servers_by_load[load.name]]
+        warm_up(client, runs)
         memory_before = worker_memory_mib(urls["service"])
-        for round_ in range(1, args.rounds + 1):
-            for step, (load, server) in enumerate(runs, 1):
-                result = client(urls[server], load, args.seconds)
-                results[load.name, server].append(result)
-                progress = f"[round {round_}/{args.rounds}, {step}/{len(runs)}] {server:8} {load.name}"
-                print(f"{progress}: {result.requests_per_second:,.0f}/s, p99 {result.p99_ms:.1f} ms", flush=True)
+        results = run_rounds(client, runs, args.rounds, args.seconds)
         memory_after = worker_memory_mib(urls["service"])
         # The hog's effect against runs next to it, not against the rounds above, minutes earlier: the
         # machine drifts over minutes. Which of the two comes first alternates from round to round.
@@ -219,12 +133,20 @@ def measure(args: argparse.Namespace) -> Measurement:
         int(result.requests_per_second * args.seconds)
         for (_, server), rounds in results.items() if server == "service" for result in rounds
     )  # fmt: skip
-    return Measurement(loads, results, (memory_before, memory_after), served, gc_pauses(log), workers,
-                       hogged, "wrk" if client is wrk else "the Python client")  # fmt: skip
+    return Measurement(loads, servers_by_load, results, (memory_before, memory_after), served, gc_pauses(log),
+                       workers, hogged, "wrk" if client is wrk else "the Python client", without)  # fmt: skip
 
 
-def median(results: list[Result], field: str) -> float:
-    return statistics.median(getattr(result, field) for result in results)
+@contextmanager
+def without_speed_mend(mend: str):
+    """A copy of the project whose service.py does not call bentoml_fixes.<mend>(): the same model and settings."""
+    with tempfile.TemporaryDirectory(prefix=f"without-{mend}-") as folder:
+        copy = Path(folder, PROJECT_DIR.name)
+        shutil.copytree(PROJECT_DIR, copy, ignore=shutil.ignore_patterns("tests", "benchmarks", ".*", "__pycache__"))
+        service = copy / "service.py"
+        code = service.read_text(encoding="utf-8")
+        service.write_text(code.replace(f"bentoml_fixes.{mend}()\n", ""), encoding="utf-8")
+        yield copy
 
 
 def ratio(measurement: Measurement, load: Load, peer: str, server: str = "service") -> float:
@@ -247,12 +169,12 @@ def report(measurement: Measurement) -> str:
     ]
     compared = {"service": COMPARED, "bentoml": COMPARED[:3]}
     for load in measurement.loads:
-        for server in load.servers:
+        for server in measurement.servers[load.name]:
             rounds = measurement.results[load.name, server]
             rate = median(rounds, "requests_per_second")
             corrected = "" if rounds[0].corrected_p99_ms is None else f"{median(rounds, 'corrected_p99_ms'):.1f}"
             versus = [f"{ratio(measurement, load, peer, server):.2f}x"
-                      if peer in compared.get(server, ()) and peer in load.servers else ""
+                      if peer in compared.get(server, ()) and peer in measurement.servers[load.name] else ""
                       for peer in COMPARED]  # fmt: skip
             lines.append(f"| {load.name} | {server} | {rate:,.0f} | {rate * load.rows:,.0f} | "
                          f"{median(rounds, 'p50_ms'):.1f} | {median(rounds, 'p99_ms'):.1f} | {corrected} | "
@@ -314,18 +236,16 @@ def verdicts(measurement: Measurement) -> list[str]:
             measured = f"{calm:.2f}x calm, {hogged:.2f}x with the hog: {change:.0%}; requests/s {each}; {bentoml}"
             lines.append(check(f"a CPU hog on the other core changes the ratio to {what} by less than 25%",
                                change < 0.25, measured))  # fmt: skip
+    for mend in measurement.without:
+        ratios = [ratio(measurement, load, f"without-{mend}") for load in SINGLE]
+        lines.append(check(f"{mend} pays its way: /classify at 16 and 64 clients at least 1.0x without it",
+                           min(ratios) >= 1, ", ".join(f"{each:.2f}x" for each in ratios)))  # fmt: skip
     return lines
 
 
 def with_bentoml_floor(measurement: Measurement, load: Load, field: str) -> tuple[float, float]:
     """The service's median of `field` over the rounds, and BentoML's floor's."""
     return tuple(median(measurement.results[load.name, server], field) for server in ("service", "bentoml"))
-
-
-def gc_pauses(service_log: str) -> list[tuple[float, float]]:
-    """(ms requests waited, ms of it collecting) for each collection the service warned about."""
-    found = re.findall(r"garbage collection paused requests for (\d+) ms \(generation \d; ([\d.]+) ms", service_log)
-    return [(float(waited), float(collecting)) for waited, collecting in found]
 
 
 def hog_ratio_change(measurement: Measurement, server: str, peer: str) -> tuple[float, float, float]:
@@ -359,30 +279,3 @@ def chart(measurement: Measurement, path: Path) -> None:
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (%(default)s)")
-    parser.add_argument("--seconds", type=float, default=3, help="length of each run (%(default)s)")
-    parser.add_argument("--cpu-hog", action="store_true", help="then rounds without and with a CPU hog (one core)")
-    parser.add_argument("--full", action="store_true", help="5 s runs and --cpu-hog: the README's run")
-    workers = f"worker processes of every server (the service's {ENV_PREFIX}WORKERS, else 1)"
-    parser.add_argument("--workers", type=int, help=workers)
-    parser.add_argument("--client", choices=["wrk", "python"], default="wrk", help="load generator (%(default)s)")
-    parser.add_argument("--output", type=Path, help="also write the Markdown report here")
-    parser.add_argument("--chart", type=Path, help="draw the PNG chart here")
-    args = parser.parse_args()
-    if args.full:
-        args.seconds, args.cpu_hog = max(args.seconds, 5), True
-    measurement = measure(args)
-    text = report(measurement)
-    print(f"\n{text}")
-    if args.output:
-        args.output.write_text(text + "\n", encoding="utf-8")
-    if args.chart:
-        chart(measurement, args.chart)
-
-
-if __name__ == "__main__":
-    main()
