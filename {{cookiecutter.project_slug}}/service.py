@@ -9,7 +9,6 @@ from scoring.policy import load_policy
 from scoring.schema import CONTRACT, Batch, Decision, Record, as_record
 
 bentoml_fixes.say_which_fixes_are_unverified()
-bentoml_fixes.accept_waiting_connections()
 bentoml_fixes.send_head_with_body()
 bentoml_fixes.log_in_one_line()
 bentoml_fixes.metrics_of_its_own()

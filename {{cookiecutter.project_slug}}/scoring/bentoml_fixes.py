@@ -5,10 +5,9 @@ which fixes are unverified where other versions are installed.
 
 service.py calls them at import: `bentoml serve` imports it, and so does each HTTP worker, after
 BentoML has configured logging and before it builds the app and the uvicorn server. The correctness fixes
-come first; the speed mends (send_head_with_body, accept_waiting_connections) last, apart.
+come first; the speed mend (send_head_with_body) last, apart.
 """
 
-import asyncio
 import atexit
 import contextvars
 import errno
@@ -42,7 +41,7 @@ FIXES_OF = {
                 "bound_request_heads", "bound_pipelined_requests", "drain_connections_on_shutdown",
                 "send_head_with_body"],
     "httptools": ["bound_request_heads", "bound_pipelined_requests"],
-    "uvloop": ["accept_waiting_connections", "send_head_with_body"],
+    "uvloop": ["send_head_with_body"],
 }  # fmt: skip
 
 
@@ -441,7 +440,7 @@ def _check_port_is_free(api_socket) -> None:
             raise _address_in_use(api_socket) if error.errno == errno.EADDRINUSE else error from None
 
 
-# -- speed mends: the server is correct without them; they save system calls and loop turns ------------
+# -- speed mend: the server is correct without it; it saves a system call and a packet an answer ------
 
 
 def send_head_with_body() -> None:
@@ -482,60 +481,3 @@ class _HeadHeldUntilBody:
 
     def __getattr__(self, name: str):  # close, is_closing...
         return getattr(self.transport, name)
-
-
-def accept_waiting_connections() -> None:
-    """Accept every waiting connection at each turn of the event loop. uvloop (libuv since 1.45) accepts one
-    a turn, and each turn serves every connection already accepted: when many clients connect at once to a
-    busy worker, the last waits a turn for each before its first answer. asyncio's own loop accepts them all,
-    as this does."""
-    import uvicorn.loops.uvloop
-    import uvloop
-
-    class EagerAcceptLoop(uvloop.Loop):
-        async def create_server(self, protocol_factory, host=None, port=None, *, sock=None, ssl=None, **options):
-            if sock is None or ssl is not None:  # BentoML's workers get a listening socket, without TLS here
-                return await super().create_server(protocol_factory, host, port, sock=sock, ssl=ssl, **options)
-            return _EagerAcceptServer(self, protocol_factory, sock)
-
-    uvicorn.loops.uvloop.uvloop_loop_factory = lambda use_subprocess=False: EagerAcceptLoop
-
-
-class _EagerAcceptServer:
-    """The part of asyncio.Server that uvicorn uses (close, wait_closed, sockets), accepting all at once."""
-
-    RETRY_SECONDS = 1  # after running out of file descriptors, as asyncio's loop does
-    MOST_A_TURN = 100  # as asyncio's loop (its default backlog): a flood of connections cannot hold the loop
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, protocol_factory, sock) -> None:
-        self._loop, self._protocol_factory, self.sockets = loop, protocol_factory, (sock,)
-        sock.setblocking(False)
-        loop.add_reader(sock.fileno(), self._accept_waiting)
-
-    def _accept_waiting(self) -> None:
-        [sock] = self.sockets
-        for _ in range(self.MOST_A_TURN):
-            try:
-                connection, _ = sock.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                return
-            except OSError as error:  # out of file descriptors: let connections wait a while
-                logging.getLogger(__name__).warning("cannot accept a connection: %s", error)
-                self._loop.remove_reader(sock.fileno())
-                self._loop.call_later(self.RETRY_SECONDS, self._loop.add_reader, sock.fileno(), self._accept_waiting)
-                return
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as uvloop's own server does
-            self._loop.create_task(self._serve(connection))
-
-    async def _serve(self, connection) -> None:
-        try:
-            await self._loop.connect_accepted_socket(self._protocol_factory, connection)
-        except OSError:  # the client left before its connection was set up
-            connection.close()
-
-    def close(self) -> None:
-        [sock] = self.sockets
-        self._loop.remove_reader(sock.fileno())
-
-    async def wait_closed(self) -> None:
-        return

@@ -3,12 +3,9 @@ release fixes one, its first assertion fails, saying the fix can go."""
 
 import asyncio
 import os
-import socket
 import subprocess
 from unittest import mock
 
-import uvicorn.loops.uvloop
-import uvloop
 from conftest import PROJECT_DIR
 from uvicorn.protocols.http import httptools_impl
 
@@ -71,65 +68,6 @@ def test_an_answers_head_and_body_go_in_one_write():
         httptools_impl.RequestResponseCycle.send = SEND_AS_SHIPPED
 
 
-def accepted_after_each_turn(loop_factory, clients: int = 10, turns: int = 4, seconds: float = 0) -> list[int]:
-    """How many of `clients` connections, all waiting at once, a server on the loop has accepted after
-    each of `turns` turns of the loop (each at least `seconds` long)."""
-    accepted = []
-
-    class Accepted(asyncio.Protocol):
-        def connection_made(self, transport) -> None:
-            accepted.append(transport)
-
-    async def run() -> list[int]:
-        with socket.create_server(("127.0.0.1", 0), backlog=clients) as listening:
-            server = await asyncio.get_running_loop().create_server(Accepted, sock=listening)
-            waiting = [socket.create_connection(listening.getsockname()) for _ in range(clients)]
-            counts = []
-            for _ in range(turns):
-                await asyncio.sleep(seconds)
-                counts.append(len(accepted))
-            server.close()
-            for connection in [*waiting, *accepted]:
-                connection.close()
-            return counts
-
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(run())
-
-
-def eager_accept_loop():
-    with mock.patch.object(uvicorn.loops.uvloop, "uvloop_loop_factory"):
-        bentoml_fixes.accept_waiting_connections()
-        return uvicorn.loops.uvloop.uvloop_loop_factory()
-
-
-def test_every_waiting_connection_is_accepted_in_one_turn_of_the_loop():
-    assert accepted_after_each_turn(uvloop.new_event_loop)[-1] <= 4, "uvloop accepts more than one a turn now"
-    counts = accepted_after_each_turn(eager_accept_loop())
-    assert counts[-1] == 10 and set(counts) <= {0, 10}, counts
-
-
-def test_a_flood_of_connections_is_accepted_a_hundred_a_turn():
-    counts = accepted_after_each_turn(eager_accept_loop(), clients=150)
-    assert counts[-1] == 150 and 100 in counts and set(counts) <= {0, 100, 150}, counts
-
-
-def test_a_server_out_of_file_descriptors_waits_and_accepts_again(monkeypatch):
-    """accept() failing with EMFILE leaves the connection waiting: without a pause the loop would spin."""
-    real_accept, failures = socket.socket.accept, []
-
-    def accept_failing_once(self):
-        if not failures:
-            failures.append(OSError(24, "Too many open files"))
-            raise failures[0]
-        return real_accept(self)
-
-    monkeypatch.setattr(socket.socket, "accept", accept_failing_once)
-    monkeypatch.setattr(bentoml_fixes._EagerAcceptServer, "RETRY_SECONDS", 0.06)
-    counts = accepted_after_each_turn(eager_accept_loop(), clients=1, turns=6, seconds=0.02)
-    assert failures and counts[0] == 0 and counts[-1] == 1, counts
-
-
 def test_metric_folders_left_by_servers_that_died_are_removed(monkeypatch, tmp_path):
     monkeypatch.setattr(bentoml_fixes.tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(bentoml_fixes.BentoMLContainer.prometheus_multiproc_dir, "set", lambda directory: None)
@@ -151,8 +89,8 @@ def test_the_fixes_are_verified_for_the_installed_versions_and_say_so_for_others
                         bentoml_fixes.WRITTEN_FOR[package])  # fmt: skip
     bentoml_fixes.say_which_fixes_are_unverified()
     assert [record.getMessage() for record in caplog.records] == [
-        "uvloop 9.0.0 is installed, the fixes were written for 0.23.0: accept_waiting_connections, "
-        "send_head_with_body unverified (scoring/bentoml_fixes.py)"
+        "uvloop 9.0.0 is installed, the fixes were written for 0.23.0: send_head_with_body unverified "
+        "(scoring/bentoml_fixes.py)"
     ]
     fixes = {name for names in bentoml_fixes.FIXES_OF.values() for name in names}
     applied = {line.split("bentoml_fixes.")[1].split("(")[0] for line in SERVICE.splitlines()
