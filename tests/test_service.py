@@ -116,9 +116,9 @@ def test_the_report_prints_what_other_thresholds_do(bake):
     assert round(sum(float(row[2].rstrip("%")) for row in rows), 1) == 100.0
 
 
-def bash_block(readme: Path, first_command: str) -> str:
-    """The README's ```bash block whose first line starts with `first_command`, as written."""
-    blocks = re.findall(r"^```bash\n(.*?)^```", readme.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
+def bash_block(document: Path, first_command: str) -> str:
+    """The document's ```bash block whose first line starts with `first_command`, as written."""
+    blocks = re.findall(r"^```bash\n(.*?)^```", document.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
     [block] = [block for block in blocks if block.startswith(first_command)]
     return block
 
@@ -150,8 +150,9 @@ def megabytes(folder: Path) -> float:
 
 @pytest.mark.slow(minutes=1.5)
 def test_exported_bento_serves_the_same_probabilities_from_a_clean_environment(bake, tmp_path):
-    """The README's commands, run as written: export the bento, then, elsewhere, a fresh virtualenv with only the
-    bento's own requirements, an empty store to import it into, and `bentoml serve` from that store."""
+    """The documented commands, run as written: export the bento (README), then, elsewhere, a fresh virtualenv with
+    only the bento's own requirements, an empty store to import it into, and `bentoml serve` from that store
+    (docs/deploy.md)."""
     project = bake()
     readme = project.path / "README.md"
     subprocess.run(["bash", "-euo", "pipefail", "-c", bash_block(readme, "bentoml build")], cwd=project.path,
@@ -160,7 +161,7 @@ def test_exported_bento_serves_the_same_probabilities_from_a_clean_environment(b
     elsewhere.mkdir()
     shutil.move(project.path / "service.bento", elsewhere / "service.bento")
 
-    *setup, serve = bash_block(readme, "python3 -m venv").strip().splitlines()
+    *setup, serve = bash_block(project.path / "docs" / "deploy.md", "python3 -m venv").strip().splitlines()
     this_venv = {str(Path(sys.executable).parent), os.path.join(os.environ.get("VIRTUAL_ENV", "-"), "bin")}
     clean_env = {name: value for name, value in os.environ.items() if name not in ("VIRTUAL_ENV", "PYTHONPATH")}
     clean_env["PATH"] = os.pathsep.join(part for part in os.environ["PATH"].split(os.pathsep) if part not in this_venv)
