@@ -52,10 +52,8 @@ def left_behind(tmp_path: Path) -> list[str]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slowest tests first, longest first (`slow(minutes=...)`, as `--durations` shows them in CI):
-    pytest-xdist hands the first tests out to its two workers in turn, so the longest never starts last (in
-    collection order it started 18 minutes in and ran alone for 9). On a CPU-bound day the whole run took as
-    long either way (27:52 of tests against 27:34): what this buys is that worst case avoided, not a shorter
-    typical run."""
+    pytest-xdist hands the first tests out to its two workers in turn, so the longest never starts last and
+    runs alone while the other worker idles."""
     items.sort(key=lambda item: -(slow.kwargs["minutes"] if (slow := item.get_closest_marker("slow")) else 0))
 
 
