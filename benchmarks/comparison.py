@@ -14,10 +14,10 @@ from pathlib import Path
 import yaml
 from examples import validation_records
 from live_service import band_examples, running_server, running_service, service_log, worker_memory_mib
-from load_test import PROJECT_DIR, Load, Result, gc_pauses, load_generator, median, run_rounds, warm_up, wrk
+from load_test import PROJECT_DIR, Load, Result, load_generator, median, run_rounds, warm_up, wrk
 
 from scoring.policy import load_policy
-from scoring.serving import load_options
+from scoring.serving import gc_pauses_in, load_options
 from scoring.settings import ENV_PREFIX
 
 UVICORN = [sys.executable, "-m", "uvicorn", "--port", "{port}", "--log-level", "warning", "--no-access-log"]
@@ -133,7 +133,7 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> Measurement:
         int(result.requests_per_second * args.seconds)
         for (_, server), rounds in results.items() if server == "service" for result in rounds
     )  # fmt: skip
-    return Measurement(loads, servers_by_load, results, (memory_before, memory_after), served, gc_pauses(log),
+    return Measurement(loads, servers_by_load, results, (memory_before, memory_after), served, gc_pauses_in(log),
                        workers, hogged, "wrk" if client is wrk else "the Python client", without)  # fmt: skip
 
 

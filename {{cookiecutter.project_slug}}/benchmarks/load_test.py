@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ from examples import validation_records  # noqa: E402
 from live_service import band_examples, running_service, service_log, worker_memory_mib  # noqa: E402
 
 from scoring.policy import load_policy  # noqa: E402
+from scoring.serving import gc_pauses_in  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,11 @@ def loads(url: str) -> list[Load]:
     policy, records = load_policy(), validation_records()
     examples = band_examples(url, records)
     approved, batch = examples.get(policy.approved_label, records[0]), {"records": records[:64]}
-    declined = [Load("/classify, a declined record, 16 clients", "/classify", examples[policy.declined_label], 16)]
-    return [Load("/classify, an approved record, 16 clients", "/classify", approved, 16),
-            Load("/classify, an approved record, 64 clients", "/classify", approved, 64),
-            *(declined if policy.declined_label in examples else []),  # with its reasons
-            Load("/classify_batch of 64 validation records, 16 clients", "/classify_batch", batch, 16),
+    chosen = [Load("/classify, an approved record, 16 clients", "/classify", approved, 16),
+              Load("/classify, an approved record, 64 clients", "/classify", approved, 64)]  # fmt: skip
+    if (declined := examples.get(policy.declined_label)) is not None:  # with its reasons, where the rows have one
+        chosen.append(Load("/classify, a declined record, 16 clients", "/classify", declined, 16))
+    return [*chosen, Load("/classify_batch of 64 validation records, 16 clients", "/classify_batch", batch, 16),
             Load("/classify_batch of 64 validation records, 1 client", "/classify_batch", batch, 1)]  # fmt: skip
 
 
@@ -94,8 +94,12 @@ def python_client(url: str, load: Load, seconds: float) -> Result:
             nonlocal failed
             while time.monotonic() < deadline:
                 started = time.perf_counter()
-                async with session.post(load.path, json=load.body) as response:
-                    await response.read()
+                try:
+                    async with session.post(load.path, json=load.body) as response:
+                        await response.read()
+                except aiohttp.ClientError:  # a refused or dropped connection is a failed request, as wrk counts it
+                    failed += 1
+                    continue
                 latencies.append(time.perf_counter() - started)
                 failed += response.status != 200
 
@@ -142,12 +146,6 @@ def median(results: list[Result], field: str) -> float:
     return statistics.median(getattr(result, field) for result in results)
 
 
-def gc_pauses(service_log: str) -> list[tuple[float, float]]:
-    """(ms requests waited, ms of it collecting) for each collection the service warned about."""
-    found = re.findall(r"garbage collection paused requests for (\d+) ms \(generation \d; ([\d.]+) ms", service_log)
-    return [(float(waited), float(collecting)) for waited, collecting in found]
-
-
 def report(loads_run: list[Load], results: dict[tuple[str, str], list[Result]], client: str) -> list[str]:
     lines = [f"Load from {client}; the median of the rounds.", "",
              "| load | requests/s | records/s | p50 ms | p99 ms | p99 ms, wrk's | failed |",
@@ -178,7 +176,7 @@ def main() -> None:
         results = run_rounds(client, runs, args.rounds, args.seconds)
         lines = report(loads_run, results, "wrk" if client is wrk else "the Python client")
         if started_here:
-            pauses = gc_pauses(service_log(url, os.environ).read_text(encoding="utf-8", errors="replace"))
+            pauses = gc_pauses_in(service_log(url, os.environ).read_text(encoding="utf-8", errors="replace"))
             longest = f", the longest {max(pauses)[0]:.0f} ms" if pauses else ""
             lines += ["", f"- worker memory: {memory_before:.0f} MiB after the warm-up, {worker_memory_mib(url):.0f} "
                       f"MiB at the end", f"- garbage-collection pauses over 20 ms: {len(pauses)}{longest}"]  # fmt: skip

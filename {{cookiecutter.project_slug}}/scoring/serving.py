@@ -9,6 +9,7 @@ import difflib
 import gc
 import logging
 import os
+import re
 import time
 
 from pydantic import Field, ValidationError
@@ -30,7 +31,7 @@ PIPELINE_READ_BYTES = 16 * 1024  # requests parsed ahead of their answers, at mo
 
 
 class ServingOptions(BaseSettings):
-    """What runs besides the decisions, each with its cost per request (README, "Performance")."""
+    """What runs besides the decisions, each with its cost per request (docs/performance.md)."""
 
     model_config = SettingsConfigDict(env_prefix=settings.ENV_PREFIX, frozen=True)
 
@@ -44,7 +45,7 @@ class ServingOptions(BaseSettings):
 
 
 def bentoml_config(options: ServingOptions) -> dict:
-    """The `@bentoml.service` settings for these options (the service's, and the benchmark's BentoML floor's)."""
+    """The `@bentoml.service` settings for these options."""
     return {
         "workers": options.workers,
         "traffic": {"timeout": REQUEST_TIMEOUT_SECONDS},  # the decision routes have their own limit
@@ -100,6 +101,12 @@ def warn_about_long_gc_pauses(threshold_ms: float = 20) -> None:
             )  # fmt: skip
 
     gc.callbacks.append(timing)
+
+
+def gc_pauses_in(log: str) -> list[tuple[float, float]]:
+    """(ms requests waited, ms of it collecting) for each warning of warn_about_long_gc_pauses in `log`."""
+    found = re.findall(r"garbage collection paused requests for (\d+) ms \(generation \d; ([\d.]+) ms", log)
+    return [(float(waited), float(collecting)) for waited, collecting in found]
 
 
 def load_options() -> ServingOptions:

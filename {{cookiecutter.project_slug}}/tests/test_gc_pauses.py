@@ -1,5 +1,5 @@
-"""The worker's warning about garbage collections that hold requests up (scoring/serving.py), and the load test
-reading it: a collection's own CPU time tells collecting from waiting for a core."""
+"""The worker's warning about garbage collections that hold requests up (scoring/serving.py), and reading
+them back (benchmarks/load_test.py does): a collection's own CPU time tells collecting from waiting for a core."""
 
 import gc
 import logging
@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from benchmarks.load_test import gc_pauses
 from scoring import serving
 
 
@@ -47,7 +46,7 @@ def warnings_during_a_collection(gc_callbacks, caplog, threshold_ms: float, busy
 def test_a_long_collection_is_logged_with_the_time_spent_collecting(gc_callbacks, caplog, busy):
     [message] = warnings_during_a_collection(gc_callbacks, caplog, threshold_ms=20, busy=busy)
     assert message.startswith("garbage collection paused requests for ") and "(generation 0; " in message
-    [(waited, collecting)] = gc_pauses(message)
+    [(waited, collecting)] = serving.gc_pauses_in(message)
     assert waited >= 30
     assert collecting >= 30 if busy else collecting < 10, message
 
