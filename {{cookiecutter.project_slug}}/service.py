@@ -9,7 +9,6 @@ from scoring.policy import load_policy
 from scoring.schema import CONTRACT, Batch, Decision, Record, as_record
 
 bentoml_fixes.say_which_fixes_are_unverified()
-bentoml_fixes.send_head_with_body()
 bentoml_fixes.log_in_one_line()
 bentoml_fixes.metrics_of_its_own()
 bentoml_fixes.exit_with_parent()
@@ -19,6 +18,7 @@ bentoml_fixes.close_slow_connections(serving.SLOW_CLIENT_SECONDS)
 bentoml_fixes.bound_request_heads(serving.MAX_HEAD_BYTES, serving.MAX_HEADER_FIELDS)
 bentoml_fixes.bound_pipelined_requests(serving.PIPELINE_READ_BYTES)
 bentoml_fixes.drain_connections_on_shutdown(serving.IDLE_DRAIN_SECONDS)
+bentoml_fixes.send_head_with_body()  # the speed mend, after the fixes
 
 # Checked at import, so that `bentoml serve` stops at once with a message naming the problem (a failure
 # in a worker's __init__ makes BentoML restart the worker for ever): an unknown or bad setting such as
@@ -59,7 +59,7 @@ class Decisions:
         """Decide on a list of records (1 to 1000), in order, in one model call."""
         return self.decide([as_record(record.__dict__) for record in records])
 
-    # Scores in the event loop: a row takes microseconds, less than a hand-off to a thread.
+    # Scores in the event loop: a row costs less than a hand-off to a thread would.
     def decide(self, records: list[dict]) -> list[dict]:
         decided = deciding.decide(self.scorer, POLICY, self.scorer.encoder.encode_records(records))
         answers = [

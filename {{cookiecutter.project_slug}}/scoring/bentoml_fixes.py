@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import uvicorn
@@ -35,8 +35,8 @@ IN_WORKER = getattr(sys.modules["__main__"].__spec__, "name", "") == "_bentoml_i
 # internals of each (circus comes with BentoML).
 WRITTEN_FOR = {"bentoml": "1.4.40", "uvicorn": "0.55.0", "httptools": "0.9.0", "uvloop": "0.23.0"}
 FIXES_OF = {
-    "bentoml": ["add_outermost_middleware", "metrics_of_its_own", "exit_with_parent", "give_each_worker_its_own_socket",
-                "name_a_busy_port"],
+    "bentoml": ["add_outermost_middleware", "log_in_one_line", "metrics_of_its_own", "exit_with_parent",
+                "bound_shutdown", "give_each_worker_its_own_socket", "name_a_busy_port"],
     "uvicorn": ["log_in_one_line", "bound_shutdown", "start_pipelined_requests_afresh", "close_slow_connections",
                 "bound_request_heads", "bound_pipelined_requests", "drain_connections_on_shutdown",
                 "send_head_with_body"],
@@ -46,10 +46,18 @@ FIXES_OF = {
 
 
 def unverified_fixes() -> list[str]:
-    """For each package installed in another version than the fixes were written for, what it means."""
-    return [f"{package} {installed} is installed, the fixes were written for {written}: "
+    """For each package installed in another version than the fixes were written for, or missing, what it means."""
+    installed = {package: _installed(package) for package in WRITTEN_FOR}
+    return [f"{package} {installed[package]}, the fixes were written for {written}: "
             f"{', '.join(FIXES_OF[package])} unverified (scoring/bentoml_fixes.py)"
-            for package, written in WRITTEN_FOR.items() if (installed := version(package)) != written]  # fmt: skip
+            for package, written in WRITTEN_FOR.items() if installed[package] != f"{written} is installed"]  # fmt: skip
+
+
+def _installed(package: str) -> str:
+    try:
+        return f"{version(package)} is installed"
+    except PackageNotFoundError:  # uvloop, say, where it does not build: uvicorn runs without it
+        return "is not installed"
 
 
 def say_which_fixes_are_unverified() -> None:
@@ -87,8 +95,8 @@ def add_outermost_middleware(service, middleware: type, behind: tuple[str, ...] 
 
 
 def log_in_one_line() -> None:
-    """Every log line is one line: BentoML writes URL paths as they come, and a line break in one forged a
-    log line."""
+    """Every log line is one line: BentoML writes URL paths as they come, and a line break in one would forge
+    a log line."""
     logging.getLogger("uvicorn.error").propagate = False  # BentoML also routes it to root: each line twice
     # uvicorn formats an access-log call for every answer when the logger has a handler (root's here), which
     # BentoML's levels then drop: BentoML's own access log (ServingOptions.access_log) is the one to use.
@@ -108,7 +116,7 @@ def _escape_control_characters(record: logging.LogRecord) -> bool:
 def metrics_of_its_own() -> None:
     """Each `bentoml serve` keeps its Prometheus files in a directory of its own. BentoML keeps them in one
     directory per BENTOML_HOME, which every server empties as it starts: a second server, or another project,
-    on the same model store deleted the first one's files, and its /metrics lost its own series. (The
+    on the same model store would delete the first one's files, and its /metrics lose its own series. (The
     `bentoml serve` process imports service.py before it sets the directory up; its workers inherit it.)"""
     if IN_WORKER:
         return
@@ -132,7 +140,7 @@ def _is_running(pid: str) -> bool:
 
 
 def exit_with_parent() -> None:
-    """A worker stops when `bentoml serve` dies, even by kill -9: BentoML's left it serving, holding the port."""
+    """A worker stops when `bentoml serve` dies, even by kill -9: BentoML's would go on serving, holding the port."""
     if not IN_WORKER:
         return
     parent = os.getppid()
@@ -167,8 +175,8 @@ def bound_shutdown(seconds: int) -> None:
 def start_pipelined_requests_afresh() -> None:
     """Start each request in a copy of its connection's context, as uvicorn starts a request that is not
     pipelined. uvicorn starts a request pipelined behind another from within that one's task, so in a copy
-    of its context (python/cpython#140947), and what BentoML keeps there per request piled up: pipelined
-    requests held memory for good, even with every answer read. (uvicorn's reset_contextvars would start
+    of its context (python/cpython#140947), and what BentoML keeps there per request piles up: pipelined
+    requests hold memory for good, even with every answer read. (uvicorn's reset_contextvars would start
     them in an empty context, losing what BentoML sets as it builds the app, such as its service name.)"""
     protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol
 
@@ -191,7 +199,7 @@ def close_slow_connections(seconds: float) -> None:
     checks in a row (a body gets `seconds` to twice that); drop those that took none of their answer's bytes
     since the last check (nginx's send_timeout). Neither uvicorn nor BentoML bound any: slow sockets were
     held for ever. One timer a connection, checking every `seconds`: a timer a request (BentoML's timeout,
-    or asyncio.timeout) cost every request a few microseconds."""
+    or asyncio.timeout) costs every request a timer's set-up and cancellation."""
     protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol
 
     class SlowTimeout(protocol):
@@ -226,8 +234,8 @@ def close_slow_connections(seconds: float) -> None:
 
 def bound_request_heads(max_bytes: int, max_fields: int) -> None:
     """Refuse with 431, and close, a request head over `max_bytes` or with over `max_fields` header fields, as
-    nginx and h11 do. uvicorn's httptools protocol sets no bound: a few connections sending huge heads took a
-    worker past its memory limit. The URL and fields are counted as parsed; so are the raw bytes of reads that
+    nginx and h11 do. uvicorn's httptools protocol sets no bound: a few connections sending huge heads can take
+    a worker past its memory limit. The URL and fields are counted as parsed; so are the raw bytes of reads that
     end no head, which bounds a head still arriving."""
     protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol
 
@@ -286,7 +294,7 @@ def bound_pipelined_requests(read_bytes: int) -> None:
     """Parse a connection's reads `read_bytes` at a time, and none further while a request waits behind the
     one being answered; the rest of the read is kept as it came until the queue is answered. uvicorn's
     httptools protocol queues every request of a read (up to 256 KiB) and reads on after each answer: one
-    connection pipelining requests without reading the answers took a worker past its memory limit."""
+    connection pipelining requests without reading the answers can take a worker past its memory limit."""
     protocol = uvicorn.protocols.http.auto.AutoHTTPProtocol
 
     class BoundedPipeline(protocol):

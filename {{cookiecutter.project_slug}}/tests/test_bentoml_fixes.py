@@ -96,3 +96,16 @@ def test_the_fixes_are_verified_for_the_installed_versions_and_say_so_for_others
     applied = {line.split("bentoml_fixes.")[1].split("(")[0] for line in SERVICE.splitlines()
                if line.startswith("bentoml_fixes.") and "unverified" not in line}  # fmt: skip
     assert applied - {"say_which_fixes_are_unverified"} <= fixes  # every fix is listed under what it replaces
+
+
+def test_a_package_the_fixes_replace_missing_is_said_not_a_crash(monkeypatch):
+    def version(package: str) -> str:
+        if package == "httptools":
+            raise bentoml_fixes.PackageNotFoundError(package)
+        return bentoml_fixes.WRITTEN_FOR[package]
+
+    monkeypatch.setattr(bentoml_fixes, "version", version)
+    assert bentoml_fixes.unverified_fixes() == [
+        "httptools is not installed, the fixes were written for 0.9.0: bound_request_heads, bound_pipelined_requests "
+        "unverified (scoring/bentoml_fixes.py)"
+    ]
