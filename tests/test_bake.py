@@ -67,6 +67,16 @@ def test_a_project_from_a_csv_has_no_use_case_files(bake, tmp_path):
     assert set(project.contract["fields"]) == {"amount", "purpose"}
 
 
+def test_every_relative_link_in_the_readme_and_docs_reaches_a_file(bake):
+    project = bake()  # trained: MODEL_CARD.md is written
+    documents = [project.path / "README.md", *sorted((project.path / "docs").glob("*.md"))]
+    links = [(document, target) for document in documents
+             for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text(encoding="utf-8"))
+             if not re.match(r"[a-z]+:", target)]  # fmt: skip
+    assert len(links) > 10
+    assert [(document.name, target) for document, target in links if not (document.parent / target).exists()] == []
+
+
 def test_no_jinja_is_left_in_rendered_files(project):
     leftovers = [
         str(path.relative_to(project.path))

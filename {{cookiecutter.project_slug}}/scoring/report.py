@@ -76,7 +76,7 @@ class Validation:
     def of(cls, bento_model: bentoml.Model) -> "Validation":
         stored = bento_model.custom_objects.get("validation")
         if stored is None:
-            raise SystemExit(f"{bento_model.tag} was saved before models kept their validation scores; "
+            raise SystemExit(f"{bento_model.tag} has no validation scores stored with it; "
                              "retrain with: python train.py")  # fmt: skip
         return cls(
             np.asarray(stored["probabilities"], dtype=float),

@@ -1,6 +1,6 @@
 """Valid and invalid records made from a data contract (contract.yaml as a dict), for any data set.
 
-Plain Python on purpose: the template's own tests use it on projects generated from other data.
+Plain Python on purpose: it reads contract.yaml as any client would, whatever the data.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""Inferring a contract from CSVs the template has never seen: every kind of column, and bad targets."""
+"""Inferring a contract from new CSVs: every kind of column, and bad targets."""
 
 import numpy as np
 import pandas as pd
