@@ -68,6 +68,7 @@ def say_which_fixes_are_unverified() -> None:
             logging.getLogger(__name__).warning(line)
 
 
+SERVE_PID = "_DECISION_SERVICE_SERVE_PID"  # no project's prefix starts with "_": never an unknown setting
 _OUTERMOST: list[tuple[object, Middleware, tuple[str, ...]]] = []  # (bentoml service, middleware, behind)
 
 
@@ -140,10 +141,13 @@ def _is_running(pid: str) -> bool:
 
 
 def exit_with_parent() -> None:
-    """A worker stops when `bentoml serve` dies, even by kill -9: BentoML's would go on serving, holding the port."""
+    """A worker stops when `bentoml serve` dies, even by kill -9: BentoML's would go on serving, holding the port.
+    So does a worker circus started as `bentoml serve` was stopping, whose parent was gone before it got here:
+    its parent is the process that exported SERVE_PID, not whichever adopted it."""
     if not IN_WORKER:
+        os.environ[SERVE_PID] = str(os.getpid())  # before circus starts the workers, which inherit it
         return
-    parent = os.getppid()
+    parent = int(os.environ.get(SERVE_PID, os.getppid()))
     if sys.platform.startswith("linux"):  # the kernel sends SIGTERM the moment the parent dies
         import ctypes
 

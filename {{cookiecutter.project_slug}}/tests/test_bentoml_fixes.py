@@ -4,6 +4,7 @@ release fixes one, its first assertion fails, saying the fix can go."""
 import asyncio
 import os
 import subprocess
+import sys
 from unittest import mock
 
 from conftest import PROJECT_DIR
@@ -66,6 +67,22 @@ def test_an_answers_head_and_body_go_in_one_write():
         assert written.endswith(b"\r\n\r\n{}") and closed == b"<closed>"
     finally:
         httptools_impl.RequestResponseCycle.send = SEND_AS_SHIPPED
+
+
+ORPHANED_AT_START = """
+import os
+from scoring import bentoml_fixes
+bentoml_fixes.IN_WORKER = True
+os.environ[bentoml_fixes.SERVE_PID] = str(os.getppid() + 1_000_000)  # the serve process it was started by: gone
+bentoml_fixes.exit_with_parent()
+print("still serving")
+"""
+
+
+def test_a_worker_started_after_bentoml_serve_died_exits_at_once():
+    """Circus may start a worker as `bentoml serve` stops: adopted before its import, it had no parent to watch."""
+    result = subprocess.run([sys.executable, "-c", ORPHANED_AT_START], cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr[-2000:]
 
 
 def test_metric_folders_left_by_servers_that_died_are_removed(monkeypatch, tmp_path):

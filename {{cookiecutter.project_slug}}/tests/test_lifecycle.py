@@ -27,7 +27,7 @@ from live_service import (
     workers,
 )
 
-from scoring import settings
+from scoring import bentoml_fixes, settings
 from scoring.model_store import TAG_OVERRIDE
 from scoring.serving import IDLE_DRAIN_SECONDS, SHUTDOWN_SECONDS, SLOW_CLIENT_SECONDS
 
@@ -62,6 +62,8 @@ def port_is_free(port: int) -> bool:
 
 def test_kill_9_of_bentoml_serve_takes_its_worker_down_and_frees_the_port(serve_env, tmp_path):
     with bentoml_serve(serve_env, tmp_path) as (server, port):
+        [worker] = workers(f"http://127.0.0.1:{port}")
+        assert worker.environ()[bentoml_fixes.SERVE_PID] == str(server.pid) == str(worker.ppid())  # its parent, named
         os.kill(server.pid, signal.SIGKILL)  # the worker, in the same group, is spared: only its parent dies
         server.wait()
         deadline = time.monotonic() + 10
