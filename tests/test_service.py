@@ -209,7 +209,8 @@ EXPORT_OR_IMPORT_PATH = re.compile(r"bentoml (?:export \S+|import) (\S+)")
 def test_every_documented_export_and_import_path_is_absolute(bake):
     """BentoML 1.4.40 reads a relative path from / (`bentoml export <tag> service.bento` wrote /service.bento)."""
     project = bake(train_on_generate="no")
-    documents = [TEMPLATE_DIR / "README.md", *(project.path / name for name in ("README.md", "Makefile"))]
+    in_project = ("README.md", "Makefile", "docs/deploy.md")
+    documents = [TEMPLATE_DIR / "README.md", *(project.path / name for name in in_project)]
     paths = [path for document in documents for path in EXPORT_OR_IMPORT_PATH.findall(document.read_text())]
     assert len(paths) >= 4
     assert all(path.startswith(('"$PWD/', '"$(CURDIR)/')) for path in paths), paths
