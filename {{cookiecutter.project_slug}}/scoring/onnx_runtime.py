@@ -1,9 +1,9 @@
 """The model compiled to ONNX and run by onnxruntime, where that gives the same probabilities.
 
-A tree ensemble scores a row faster with onnxruntime than with XGBoost's or CatBoost's own
-prediction, whose per-call set-up dominates a single row. train.py compiles the
-model, compares both runtimes on every validation row, and keeps the ONNX form only when no
-probability differs by more than MAX_DIFFERENCE; otherwise the framework's own model serves.
+A tree ensemble scores a row faster with onnxruntime than with a framework's own prediction, whose
+per-call set-up dominates a single row. train.py compiles the model, compares both runtimes on every
+validation row, and keeps the ONNX form only when no probability differs by more than MAX_DIFFERENCE;
+otherwise the framework's own model serves.
 """
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Exact tree attributions in microseconds: shap's compiled path-dependent TreeSHAP, called on the trees as shap
+"""Exact tree attributions: shap's compiled path-dependent TreeSHAP, called on the trees as shap
 reads them, without shap's per-call checks (which cost more than the kernel itself for one row).
 
 train.py keeps it only where it gives the framework's own contributions on every validation row

@@ -2,9 +2,8 @@
 
 - ``BENTOML_MODULE``: the ``bentoml.<framework>`` module that saves the model;
 - ``fit(features, target, seed)``: train on the encoded features (NaN = missing), return what is saved;
-- ``load(bento_model)``: the saved model, set up to serve: one thread per model call, since a row takes
-  microseconds and the default of a thread per core spent more time waking threads than predicting
-  (and made throughput swing with any other load on the machine);
+- ``load(bento_model)``: the saved model, set up to serve: one thread per model call, since on a request's
+  few rows, waking a thread per core costs more than it saves, and competes with any other load;
 - ``predict_proba(model, features)``: the probability of the positive class for each row;
 - ``contributions(model, features)``: the framework's own exact tree attributions (TreeSHAP) on the log-odds
   scale, one column per feature and the bias last, adding up to each row's log-odds;
