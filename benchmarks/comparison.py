@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from examples import validation_records
-from live_service import band_examples, running_server, running_service, service_log, worker_memory_mib
-from load_test import PROJECT_DIR, Load, Result, load_generator, median, run_rounds, warm_up, wrk
+from live_service import running_server, running_service, service_log, worker_memory_mib
+from load_test import PROJECT_DIR, Load, Result, load_generator, median, result_cells, run_rounds, warm_up, wrk
+from load_test import loads as project_loads
 
-from scoring.policy import load_policy
 from scoring.serving import gc_pauses_in, load_options
 from scoring.settings import ENV_PREFIX
 
@@ -48,12 +47,12 @@ MIXED = "/classify_batch of 64 validation records, 16 clients"
 
 def reason_loads(url: str) -> list[Load]:
     """The cost of reasons: a declined record against an approved one (each the median of its status among the
-    validation rows, as the service decides), and batches of validation records as they come, reasons on."""
-    policy, records = load_policy(), validation_records()
-    examples = band_examples(url, records)
-    return [Load(APPROVED, "/classify", examples[policy.approved_label], 16),
-            Load(DECLINED, "/classify", examples[policy.declined_label], 16),
-            Load(MIXED, "/classify_batch", {"records": records[:64]}, 16)]  # fmt: skip
+    validation rows, as the service decides), and batches of validation records as they come, reasons on: the
+    project's own load test's loads of these names."""
+    chosen = [load for load in project_loads(url) if load.name in (APPROVED, DECLINED, MIXED)]
+    if DECLINED not in [load.name for load in chosen]:
+        raise SystemExit("no validation row is declined: there is no decline to time the reasons of")
+    return chosen
 
 
 @contextmanager
@@ -175,15 +174,11 @@ def report(measurement: Measurement) -> str:
     compared = {"service": COMPARED, "bentoml": COMPARED[:3]}
     for load in measurement.loads:
         for server in measurement.servers[load.name]:
-            rounds = measurement.results[load.name, server]
-            rate = median(rounds, "requests_per_second")
-            corrected = "" if rounds[0].corrected_p99_ms is None else f"{median(rounds, 'corrected_p99_ms'):.1f}"
             versus = [f"{ratio(measurement, load, peer, server):.2f}x"
                       if peer in compared.get(server, ()) and peer in measurement.servers[load.name] else ""
                       for peer in COMPARED]  # fmt: skip
-            lines.append(f"| {load.name} | {server} | {rate:,.0f} | {rate * load.rows:,.0f} | "
-                         f"{median(rounds, 'p50_ms'):.1f} | {median(rounds, 'p99_ms'):.1f} | {corrected} | "
-                         f"{sum(result.failed for result in rounds)} | {' | '.join(versus)} |")  # fmt: skip
+            cells = result_cells(load, measurement.results[load.name, server])
+            lines.append(f"| {load.name} | {server} | {cells} | {' | '.join(versus)} |")
     return "\n".join([*lines, "", *verdicts(measurement)])
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def measured_project(project_dir: Path | None, answers: list[str]) -> Iterator[tuple[Path, dict[str, str]]]:
     """(the project's folder, the environment to run it in); without `project_dir`, a project baked with
     `answers` (key=value, as cookiecutter takes them) and trained into a BENTOML_HOME of its own."""
-    with tempfile.TemporaryDirectory(prefix="benchmark-") if project_dir is None else _kept(project_dir) as where:
+    folder = nullcontext(str(project_dir)) if project_dir else tempfile.TemporaryDirectory(prefix="benchmark-")
+    with folder as where:
         env = dict(os.environ)
         if project_dir is None:
             env["BENTOML_HOME"] = str(Path(where, "bentoml"))
@@ -40,8 +41,3 @@ def measured_project(project_dir: Path | None, answers: list[str]) -> Iterator[t
         env["PYTHONPATH"] = os.pathsep.join([str(BENCHMARKS_DIR), str(project_dir), env.get("PYTHONPATH", "")])
         os.environ.update(env)  # the project's modules read BENTOML_HOME (the served model) in this process
         yield project_dir, env
-
-
-@contextmanager
-def _kept(path: Path) -> Iterator[str]:
-    yield str(path)

@@ -150,13 +150,15 @@ def report(loads_run: list[Load], results: dict[tuple[str, str], list[Result]], 
     lines = [f"Load from {client}; the median of the rounds.", "",
              "| load | requests/s | records/s | p50 ms | p99 ms | p99 ms, wrk's | failed |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
-    for load in loads_run:
-        rounds = results[load.name, "service"]
-        rate = median(rounds, "requests_per_second")
-        corrected = "" if rounds[0].corrected_p99_ms is None else f"{median(rounds, 'corrected_p99_ms'):.1f}"
-        lines.append(f"| {load.name} | {rate:,.0f} | {rate * load.rows:,.0f} | {median(rounds, 'p50_ms'):.1f} | "
-                     f"{median(rounds, 'p99_ms'):.1f} | {corrected} | {sum(r.failed for r in rounds)} |")  # fmt: skip
-    return lines
+    return lines + [f"| {load.name} | {result_cells(load, results[load.name, 'service'])} |" for load in loads_run]
+
+
+def result_cells(load: Load, rounds: list[Result]) -> str:
+    """A load's Markdown cells: requests/s | records/s | p50 ms | p99 ms | wrk's p99 ms | failed (medians)."""
+    rate = median(rounds, "requests_per_second")
+    corrected = "" if rounds[0].corrected_p99_ms is None else f"{median(rounds, 'corrected_p99_ms'):.1f}"
+    return (f"{rate:,.0f} | {rate * load.rows:,.0f} | {median(rounds, 'p50_ms'):.1f} | "
+            f"{median(rounds, 'p99_ms'):.1f} | {corrected} | {sum(result.failed for result in rounds)}")  # fmt: skip
 
 
 def main() -> None:

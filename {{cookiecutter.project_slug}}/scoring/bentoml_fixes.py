@@ -1,5 +1,5 @@
 """Fixes, applied from the project, for what BentoML 1.4.40 and the uvicorn 0.55 it runs get wrong as a
-server (see the README's "Security and limits"). Each says the behaviour it works around; drop one once a
+server (docs/security-and-limits.md). Each says the behaviour it works around; drop one once a
 release fixes it. They replace internals of the versions in WRITTEN_FOR: `bentoml serve` says at start
 which fixes are unverified where other versions are installed.
 
